@@ -1,0 +1,1 @@
+"""The central warehouse: schema, atomic batch loads, marts, engine connections."""
