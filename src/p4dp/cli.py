@@ -72,5 +72,144 @@ def cdm_ddl() -> None:
         console.print(t.duckdb_ddl(), highlight=False, soft_wrap=True)
 
 
+# --- ingestion: ingest, batches, withdraw (warehouse / privacy) -------------------------------
+
+
+def _ingest_with_progress(folder: Path, settings) -> "object":
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from p4dp.pipeline import NetworkError, ingest_network, read_network
+
+    try:
+        n = len(read_network(folder))
+    except NetworkError as e:
+        fail(str(e))
+    with Progress(SpinnerColumn(), TextColumn("[bold]{task.fields[source]}[/]"),
+                  TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task("", total=n, source="")
+        seen: set[str] = set()
+
+        def on_practice(cfg, message: str) -> None:
+            if cfg.source_id not in seen:
+                if seen:
+                    bar.advance(task)
+                seen.add(cfg.source_id)
+            bar.update(task, description=message, source=cfg.source_id)
+
+        report = ingest_network(folder, settings, on_practice=on_practice)
+        bar.update(task, completed=n, description="terminé")
+    return report
+
+
+def _print_batches(batches) -> None:
+    from rich.table import Table as RichTable
+
+    t = RichTable(title="Lots chargés")
+    for col in ("lot", "source", "statut", "reçues", "chargées", "réparées", "quarantaine",
+                "bloquées", "durée (s)"):
+        t.add_column(col, justify="right" if col not in ("lot", "source", "statut") else "left")
+    for b in batches:
+        t.add_row(b.batch_id, b.source_id, b.status, fr_int(b.rows_in), fr_int(b.rows_loaded),
+                  fr_int(b.rows_repaired), fr_int(b.rows_quarantined), fr_int(b.rows_blocked),
+                  f"{b.duration_s:.1f}".replace(".", ","))
+    console.print(t)
+
+
+def fr_int(n: int | None) -> str:
+    """French thousands separator, as in the seed ("1 323 146")."""
+    return "" if n is None else f"{n:,}".replace(",", "\u202f")
+
+
+@app.command()
+def ingest(
+    folder: Path = typer.Argument(..., help="Network folder written by `p4dp synth` "
+                                  "(network.json + exports/)."),
+) -> None:
+    """Run each practice's agent (read, pseudonymise, scrub, bundle), then load every bundle."""
+    settings = get_settings()
+    report = _ingest_with_progress(folder, settings)
+    _print_batches(report.batches)
+
+
+@app.command()
+def batches() -> None:
+    """List the load batches recorded in the warehouse."""
+    from p4dp.warehouse.connect import connect
+
+    settings = get_settings()
+    try:
+        con = connect(settings, read_only=True)
+    except FileNotFoundError as e:
+        fail(str(e))
+    rows = con.execute(
+        "SELECT batch_id, source_id, status, rows_in, rows_loaded, rows_repaired, "
+        "rows_quarantined, duration_s, finished_at FROM load_batch ORDER BY started_at").fetchall()
+    from rich.table import Table as RichTable
+
+    t = RichTable(title="Lots chargés")
+    for col in ("lot", "source", "statut", "reçues", "chargées", "réparées", "quarantaine",
+                "durée (s)", "fin"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(r[0], r[1], r[2], fr_int(r[3]), fr_int(r[4]), fr_int(r[5]), fr_int(r[6]),
+                  f"{r[7]:.1f}".replace(".", ","), f"{r[8]:%d/%m/%Y %H:%M}")
+    console.print(t)
+
+
+@app.command()
+def withdraw(
+    patient: str = typer.Option(None, "--patient", help="Pseudonym of a patient who objects."),
+    practitioner: str = typer.Option(None, "--practitioner",
+                                     help="Pseudonym of a GP who withdraws their data."),
+    by: str = typer.Option(None, "--by", help="Who asked (recorded); default: current user."),
+) -> None:
+    """Purge every row from a patient or a GP (all tables, marts, quarantine) and block future loads."""
+    import getpass
+
+    from p4dp.privacy.withdrawal import WithdrawalError
+    from p4dp.privacy.withdrawal import withdraw as do_withdraw
+    from p4dp.warehouse.connect import connect, create_schema
+
+    if bool(patient) == bool(practitioner):
+        fail("give exactly one of --patient PSEUDONYM or --practitioner PSEUDONYM")
+    kind, pseudonym = ("patient", patient) if patient else ("practitioner", practitioner)
+    settings = get_settings()
+    with connect(settings) as con:
+        create_schema(con)
+        try:
+            r = do_withdraw(con, kind, pseudonym, by or getpass.getuser())
+        except WithdrawalError as e:
+            fail(str(e))
+    what = "Patient" if kind == "patient" else "Praticien"
+    console.print(f"{what} [bold]{pseudonym}[/] retiré : {fr_int(r.rows_deleted)} lignes "
+                  f"supprimées {r.detail}; ses données futures seront bloquées.")
+
+
+@app.command()
+def demo(
+    preset: str = typer.Option("demo", help="Synthetic network preset."),
+    seed: int = typer.Option(42, help="Random seed."),
+    serve: bool = typer.Option(True, help="Serve the web application afterwards (when available)."),
+) -> None:
+    """Run everything on the embedded default: synthetic network → agent → ingest → warehouse."""
+    import shutil
+
+    settings = get_settings()
+    network = settings.home / f"network-{preset}-{seed}"
+    if not (network / "network.json").is_file():
+        from p4dp.synth import generate
+
+        console.rule(f"Réseau synthétique « {preset} » (graine {seed})")
+        generate(preset, seed, network)
+    console.rule("Ingestion")
+    if settings.warehouse.exists():
+        settings.warehouse.unlink()  # the demo rebuilds its warehouse from scratch
+    shutil.rmtree(settings.home / "bundles", ignore_errors=True)
+    report = _ingest_with_progress(network, settings)
+    _print_batches(report.batches)
+    console.print(f"Entrepôt : [bold]{settings.warehouse}[/] — {fr_int(report.rows_loaded)} lignes")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -35,6 +35,7 @@ ANTECEDENT_KINDS = ("medical", "surgical", "family", "allergy")
 HISTORY_KINDS = ("tobacco", "alcohol", "drugs", "occupation", "family_situation", "physical_activity")
 HISTORY_STATUSES = ("yes", "no", "former", "unknown")
 BATCH_STATUSES = ("running", "loaded", "failed", "duplicate")
+WITHDRAWAL_KINDS = ("patient", "practitioner")
 
 
 def _common() -> tuple[Column, ...]:
@@ -336,6 +337,24 @@ LOAD_BATCH = Table(
     patient_column=None,
 )
 
+WITHDRAWAL = Table(
+    "withdrawal",
+    "A patient's objection or a GP's withdrawal: every row that came from them was purged, and "
+    "future loads of their data are blocked.",
+    (
+        Column("pseudonym", Type.STRING, "Pseudonym of the patient or practitioner.",
+               nullable=False),
+        Column("kind", Type.STRING, "Who withdrew.", nullable=False, allowed=WITHDRAWAL_KINDS),
+        Column("requested_by", Type.STRING, "Who asked (user or agent).", nullable=False),
+        Column("requested_at", Type.TIMESTAMP, "When the request was carried out.",
+               nullable=False),
+        Column("rows_deleted", Type.INT64, "Rows purged, all tables together."),
+        Column("detail", Type.STRING, "Rows purged per table, as JSON."),
+    ),
+    primary_key=("pseudonym",),
+    patient_column=None,
+)
+
 #: Clinical tables in load order (parents before children).
 CLINICAL_TABLES: tuple[Table, ...] = (
     PRACTICE,
@@ -350,7 +369,7 @@ CLINICAL_TABLES: tuple[Table, ...] = (
     VACCINATION,
     PRESCRIPTION,
 )
-ALL_TABLES: tuple[Table, ...] = (*CLINICAL_TABLES, QUARANTINE, LOAD_BATCH)
+ALL_TABLES: tuple[Table, ...] = (*CLINICAL_TABLES, QUARANTINE, LOAD_BATCH, WITHDRAWAL)
 TABLES: dict[str, Table] = {t.name: t for t in ALL_TABLES}
 
 

@@ -1,0 +1,88 @@
+"""End-to-end runs: each practice's agent step, then the central load, over a network folder.
+
+This is the only module that crosses from the practice side (agent) to the central side
+(warehouse); in production the two halves run on different machines and a bundle travels between
+them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from p4dp.settings import Settings
+from p4dp.warehouse.load import BatchResult, load_bundle
+
+@dataclass(frozen=True)
+class PracticeConfig:
+    source_id: str
+    practice_id: str
+    vendor_format: str
+    export_dir: Path
+
+
+@dataclass
+class IngestReport:
+    batches: list[BatchResult] = field(default_factory=list)
+    agent_seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(b.rows_loaded for b in self.batches)
+
+
+class NetworkError(ValueError):
+    pass
+
+
+def read_network(folder: Path) -> list[PracticeConfig]:
+    """Read the agents' configuration (`network.json`) of a network folder."""
+    path = folder / "network.json"
+    if not path.is_file():
+        raise NetworkError(
+            f"{folder}: no network.json — expected a folder written by `p4dp synth` "
+            "(network.json + exports/<source>/)")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise NetworkError(f"{path}: line {e.lineno}: invalid JSON ({e.msg})") from None
+    practices = data["practices"] if isinstance(data, dict) else data
+    out = []
+    for i, p in enumerate(practices):
+        try:
+            cfg = PracticeConfig(p["source_id"], p["practice_id"], p["vendor_format"],
+                                 folder / "exports" / p["source_id"])
+        except KeyError as e:
+            raise NetworkError(f"{path}: practices[{i}] lacks field {e.args[0]!r}") from None
+        if not cfg.export_dir.is_dir():
+            raise NetworkError(f"{path}: practices[{i}]: export folder {cfg.export_dir} is missing")
+        out.append(cfg)
+    return out
+
+
+def ingest_network(
+    folder: Path,
+    settings: Settings,
+    *,
+    as_of: date | None = None,
+    on_practice: Callable[[PracticeConfig, str], None] | None = None,
+) -> IngestReport:
+    """Run the agent for every practice of `folder`, then load each bundle."""
+    from p4dp.agent import prepare
+
+    report = IngestReport()
+    bundles_dir = settings.home / "bundles"
+    for cfg in read_network(folder):
+        step = (lambda msg, cfg=cfg: on_practice(cfg, msg)) if on_practice else None
+        t = time.perf_counter()
+        if step:
+            step("agent : lecture, pseudonymisation, nettoyage du texte libre")
+        bundle = prepare(cfg.export_dir, cfg.vendor_format, cfg.source_id, cfg.practice_id,
+                         settings, bundles_dir)
+        report.agent_seconds[cfg.source_id] = time.perf_counter() - t
+        report.batches.append(load_bundle(bundle, settings, as_of=as_of, progress=step))
+    return report
