@@ -41,9 +41,12 @@ MIN_ROWS = 800
 MIN_GOLD_ROWS_PER_CHAPTER = 25
 MIN_ROWS_PER_FIELD = 200
 MIN_PROCESS_GOLD_ROWS = 150
-# Texts that should receive no code: the brief asks for about 2–4 % of rows (PRIMEGE's whole base
-# had 2,587 "_" among its top-20 counts, a few per cent of coded problems — seed, "Top 20 des
-# diagnostics : ensemble de la base").
+# Each kind of hard case (negation, family history, hypothesis, …) needs enough rows for its error
+# rate to mean something.
+MIN_ROWS_PER_HARD_CASE = 10
+# Texts that should receive no code: about 3 % in real exports — PRIMEGE's automatic coding gave a
+# CISP-2 code to about 97 % of reasons and diagnoses (seed talk; DOMAIN.md section 1). A window of
+# 2–4 % keeps "_" measurable without letting junk rows dominate.
 NO_CODE_SHARE_MIN = 0.02
 NO_CODE_SHARE_MAX = 0.04
 
@@ -55,11 +58,11 @@ SEED_TOP_CODES = (
     "R74 R77 R75 H71 R76 L87 R80 L03 D73 R78 K86 U71 R81 L99 H72 S88 L86 H81 H70 "
     "T90 A62 R05 P76 P06 A44 A50 T93 L15"
 ).split()
-# L99 ("other musculoskeletal disease") is a residual rubric that GPs reach by elimination; it is
-# present but legitimately rarer in hand-written text than in coded statistics.
 MIN_GOLD_ROWS_PER_SEED_CODE = 3
 
 CODE_PATTERN = re.compile(r"^[A-Z][0-9]{2}$")
+# How GPs open a family-history note ("ATCD familiaux de…", "mère diabétique", "père IDM à 50 ans").
+FAMILY_HISTORY_PREFIXES = ("atcd famil", "mère ", "père ", "frère ", "soeur ")
 
 
 @dataclass(frozen=True)
@@ -200,14 +203,18 @@ def test_process_codes_are_well_represented_and_fit_the_procedure_field(rows: li
     process = [r for r in coded if _is_process(r.gold)]
     assert len(process) >= MIN_PROCESS_GOLD_ROWS
     # What a GP types in "Procédure" is what was done: a process code, never a diagnosis.
-    misplaced = [(r.line, r.gold) for r in coded if r.field == "procedure" and not _is_process(r.gold)]
+    misplaced = [
+        (r.line, r.gold) for r in coded if r.field == "procedure" and not _is_process(r.gold)
+    ]
     assert not misplaced, f"{EVAL_SET.name}: procedure rows with a non-process gold {misplaced}"
 
 
 def test_the_seed_top_codes_are_each_represented(rows: list[Row]) -> None:
     counts = Counter(r.gold for r in rows)
     short = {
-        c: counts.get(c, 0) for c in SEED_TOP_CODES if counts.get(c, 0) < MIN_GOLD_ROWS_PER_SEED_CODE
+        c: counts.get(c, 0)
+        for c in SEED_TOP_CODES
+        if counts.get(c, 0) < MIN_GOLD_ROWS_PER_SEED_CODE
     }
     assert not short, f"{EVAL_SET.name}: seed top-20 codes too rare as gold: {short}"
 
@@ -226,23 +233,22 @@ def test_the_set_contains_the_hard_cases_it_claims_to_measure(rows: list[Row]) -
     texts = [r.text.lower() for r in rows]
     markers = {
         "negation": ("pas de ", "sans "),
-        "family history": ("atcd famil", "mère ", "père ", "frère ", "soeur "),
+        "family history": FAMILY_HISTORY_PREFIXES,
         "hypothesis": ("suspicion", "probable", "possible", " ?"),
         "multi-problem": (" + ",),
         "numbers/units": ("ta 1", "t° ", "imc ", "38,5"),
     }
-    thin = {
-        kind: sum(any(m in t for m in ms) for t in texts)
-        for kind, ms in markers.items()
-        if sum(any(m in t for m in ms) for t in texts) < 10
-    }
+    counts = {kind: sum(any(m in t for m in ms) for t in texts) for kind, ms in markers.items()}
+    thin = {kind: n for kind, n in counts.items() if n < MIN_ROWS_PER_HARD_CASE}
     assert not thin, f"{EVAL_SET.name}: too few rows of these kinds: {thin}"
 
 
 def test_family_history_rows_are_not_coded_as_the_relatives_disease(rows: list[Row]) -> None:
     # "ATCD familiaux de K du sein" is a risk factor (A21/K22/A23) or a fear, never X76: coding the
     # relative's disease on the patient is the error this set exists to catch.
-    family = [r for r in rows if r.text.lower().startswith(("atcd famil", "mère ", "père ", "frère ", "soeur "))]
+    family = [r for r in rows if r.text.lower().startswith(FAMILY_HISTORY_PREFIXES)]
     assert family
     disease_codes = [(r.line, r.gold) for r in family if int(r.gold[1:]) >= 70]
-    assert not disease_codes, f"{EVAL_SET.name}: family-history rows coded as a disease {disease_codes}"
+    assert not disease_codes, (
+        f"{EVAL_SET.name}: family-history rows coded as a disease {disease_codes}"
+    )
