@@ -69,3 +69,35 @@ class Builders:
 @pytest.fixture
 def qb() -> type[Builders]:
     return Builders
+
+
+def valid_row(name: str, pid: str = "p1") -> dict:
+    """One row of `name` that passes every check (patient `pid` born 1980-06)."""
+    d = dt.date(2024, 3, 1)
+    p = f"{SRC}_{pid}"
+    rows = {
+        "practice": {"source_id": SRC, "practice_id": "pr1", "region_code": "93",
+                     "departement_code": "06", "kind": "cabinet", "vendor_format": "csv-fr"},
+        "practitioner": {"source_id": SRC, "practitioner_id": f"{SRC}_gp1", "practice_id": "pr1",
+                         "sex": "F", "birth_year": 1975, "role": "gp", "participation": "active"},
+        "patient": patient(pid),
+        "encounter": encounter("1", pid, d),
+        "problem": {"source_id": SRC, "problem_id": f"{SRC}_pb1", "encounter_id": f"{SRC}_e1",
+                    "patient_id": p, "practitioner_id": f"{SRC}_gp1", "date": d, "rank": 1,
+                    "reason_text": "toux", "reason_code": "R05", "reason_code_origin": "source"},
+        "biometric": bio("1", pid, d, "weight", 70.0),
+        "lab_result": lab("1", pid, d, "INR", 2.4),
+        "antecedent": {"source_id": SRC, "antecedent_id": f"{SRC}_a1", "patient_id": p,
+                       "kind": "medical", "date": d, "text": "HTA", "code_origin": "none"},
+        "history": {"source_id": SRC, "history_id": f"{SRC}_h1", "patient_id": p, "date": d,
+                    "kind": "tobacco", "label": "tabac", "status": "yes"},
+        "vaccination": {"source_id": SRC, "vaccination_id": f"{SRC}_v1", "patient_id": p,
+                        "date": d, "raw_label": "REVAXIS"},
+        "prescription": {"source_id": SRC, "prescription_id": f"{SRC}_rx1", "patient_id": p,
+                         "practitioner_id": f"{SRC}_gp1", "date": d, "drug_label": "DOLIPRANE"},
+    }
+    return dict(rows[name])
+
+
+Builders.valid_row = staticmethod(valid_row)
+Builders.table = staticmethod(_table)

@@ -32,7 +32,7 @@ _WHO = ("WHO Child Growth Standards 2006 (0–5 y) and WHO Reference 2007 (5–1
         "p4dp/reference/who_growth_lms.csv; cleaning cut-offs of WHO Anthro/AnthroPlus "
         "(DOMAIN.md §5)")
 DECIMAL_COMMA = r"^\s*[-+]?\d+,\d+\s*$"
-METRES_TEXT = r"^\s*([12])\s*[mM]\s*(\d{1,2})\s*$"  # "1m48", "1 m 5"
+METRES_TEXT = r"^\s*(?P<m>[12])\s*[mM]\s*(?P<cm>\d{2})\s*$"  # "1m48", "1 m 05"; "1m5" is ambiguous
 
 
 # --- per-row facts --------------------------------------------------------------------------------
@@ -197,8 +197,8 @@ def _metres_apply(ctx: Context, t: pa.Table):
     text &= is_h
     if text.any():
         parts = pc.extract_regex(raw, METRES_TEXT)
-        metres = floats(pc.struct_field(parts, [0]))
-        cm = floats(pc.struct_field(parts, [1]))
+        metres = floats(pc.cast(pc.struct_field(parts, "m"), pa.float64()))
+        cm = floats(pc.cast(pc.struct_field(parts, "cm"), pa.float64()))
         from_text = metres * 100.0 + cm
         text &= plausible("height", from_text, f.age, f.sex)
         scaled = np.where(text, from_text, scaled)

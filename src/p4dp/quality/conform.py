@@ -43,7 +43,9 @@ def _try_cast(arr: pa.Array, ctype: Type) -> pa.Array:
             sql = f"SELECT CAST(COALESCE({parsed}) AS DATE) AS v FROM t"
         else:
             sql = f"SELECT TRY_CAST(v AS {ctype.duckdb}) AS v FROM t"
-        out = con.execute(sql).arrow().column("v")
+        res = con.execute(sql).arrow()
+        # duckdb ≥ 1.4 returns a RecordBatchReader here, older versions a Table.
+        out = (res.read_all() if hasattr(res, "read_all") else res).column("v")
     finally:
         con.close()
     out = out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
