@@ -211,5 +211,53 @@ def demo(
     console.print(f"Entrepôt : [bold]{settings.warehouse}[/] — {fr_int(report.rows_loaded)} lignes")
 
 
+# --- agent (practice side) ---------------------------------------------------------------------
+
+agent_app = typer.Typer(help="The practice-side collection agent: pseudonymise, scrub, bundle.",
+                        no_args_is_help=True)
+app.add_typer(agent_app, name="agent")
+
+
+@agent_app.command("prepare")
+def agent_prepare(
+    export_dir: Path = typer.Argument(..., help="Folder of the EHR export."),
+    fmt: str = typer.Option("auto", "--format", help="Export format: csv-fr, jsonl, fhir or auto."),
+    source: str = typer.Option(..., "--source", help="Source code of the practice (e.g. arm)."),
+    practice: str = typer.Option(..., "--practice", help="Practice id in the network."),
+    out: Path = typer.Option(Path("bundles"), "--out", help="Where to write the bundle folder."),
+) -> None:
+    """Read an export, pseudonymise and scrub it, write a bundle (nothing identifying leaves)."""
+    from p4dp.agent import PrepareError, prepare
+    from p4dp.agent.bundle import BundleError
+    from p4dp.agent.keys import KeyFileError
+
+    settings = get_settings()
+    try:
+        with console.status("Préparation du lot…") as status:
+            path = prepare(export_dir, fmt, source, practice, settings, out,
+                           progress=lambda msg: status.update(msg))
+    except (PrepareError, BundleError, KeyFileError, ValueError, FileNotFoundError) as e:
+        fail(str(e))
+    console.print(f"Lot écrit : [bold]{path}[/]")
+
+
+@agent_app.command("reidentify")
+def agent_reidentify(
+    pseudonyms: list[str] = typer.Argument(..., help="Pseudonyms to trace back."),
+    source: str = typer.Option(..., "--source", help="Source code of the practice."),
+) -> None:
+    """At the practice only: the local record id behind each pseudonym."""
+    from p4dp.agent import reidentify
+
+    try:
+        result = reidentify(source, pseudonyms, get_settings())
+    except ValueError as e:
+        fail(str(e))
+    for row in result.to_pylist():
+        local = row["local_id"] if row["local_id"] is not None else "inconnu"
+        kind = row["kind"] or "-"
+        console.print(f"{row['pseudonym']}\t{kind}\t{local}", highlight=False)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

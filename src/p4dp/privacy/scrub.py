@@ -1,0 +1,577 @@
+"""Free-text scrubbing at the practice: identities in clinical text → placeholders.
+
+What is removed, per patient: their own last, first and birth names, the names of relatives known
+to the record, their birth date written in any usual way, their street address; for every text:
+NIR, French phone numbers, e-mail addresses and dates introduced as birth dates ("né le …").
+
+How it stays fast: most texts hold none of this. A vectorised pass in Arrow folds every text
+(lower case, no accents), splits it into words and joins the words against the table of each
+patient's own name words; a second Arrow regex spots digits and ``@``. Only the texts flagged by
+either pass reach Python, where one regex per patient (built once, cached) does the replacing.
+
+Names that are also words (a patient named Toux, Rose, Petit, Rein …, see
+``data/clinical_words_fr.txt``) are removed only where they stand in name position: capitalised
+mid-sentence, in capitals, after a civility or a family word, or next to another of the patient's
+names. "Toux grasse depuis 3 jours" keeps its cough; "Mme TOUX revue ce jour" loses its name.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# --- placeholders ------------------------------------------------------------------------------
+
+LAST_NAME = "[NOM]"
+FIRST_NAME = "[PRENOM]"
+RELATIVE = "[PROCHE]"
+PHONE = "[TEL]"
+NIR = "[NIR]"
+EMAIL = "[EMAIL]"
+BIRTH_DATE = "[DATE_NAISSANCE]"
+ADDRESS = "[ADRESSE]"
+#: A value of an identifying field of a rejected record, quoted elsewhere (e.g. in the reason).
+IDENTIFIER = "[IDENTIFIANT]"
+PLACEHOLDERS = (LAST_NAME, FIRST_NAME, RELATIVE, PHONE, NIR, EMAIL, BIRTH_DATE, ADDRESS,
+                IDENTIFIER)
+_PLACEHOLDER_WORDS = frozenset(p.strip("[]").lower() for p in PLACEHOLDERS)
+
+#: Free-text columns of the staging tables, scrubbed before anything leaves the practice. The raw
+#: value columns are not meant to hold text but do in real exports ("cf courrier", "voir Dr X").
+FREE_TEXT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "problem": ("reason_text", "result_text", "procedure_text"),
+    "antecedent": ("text",),
+    "history": ("label",),
+    "vaccination": ("raw_label",),
+    "prescription": ("drug_label", "dose"),
+    "lab_result": ("raw_label", "text_value", "raw_value"),
+    "biometric": ("raw_value",),
+}
+
+# --- folding: case and accents, one character for one so that spans carry over -----------------
+
+
+def _fold_table() -> dict[int, str]:
+    table: dict[int, str] = {0x130: "i", 0x2019: "'", 0x2018: "'", 0x02BC: "'", 0xA0: " ",
+                             0x202F: " "}
+    for cp in range(0xC0, 0x250):
+        decomposed = unicodedata.normalize("NFD", chr(cp))
+        if len(decomposed) > 1 and all(unicodedata.combining(c) for c in decomposed[1:]):
+            table[cp] = decomposed[0]
+    return table
+
+
+_FOLD = _fold_table()
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, same length as ``text`` (a span in one is a span in the other)."""
+    return text.translate(_FOLD).lower()
+
+
+def fold_array(texts: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Arrow twin of :func:`fold` for the prefilter (lengths may differ; only words are compared)."""
+    decomposed = pc.utf8_normalize(texts, "NFD")
+    return pc.utf8_lower(pc.replace_substring_regex(decomposed, r"\p{Mn}+", ""))
+
+
+_ARROW_WORD_SEPARATOR = r"[^\pL\pN]+"
+_WORD_RE = re.compile(r"[^\W_]+")
+
+#: Name particles: never matched alone (a patient named Le Goff does not remove every "le").
+PARTICLES = frozenset(
+    "d l de du des le la les van von der den da di del della dos das ben ibn bin el al y e et "
+    "mc mac st ste saint sainte".split()
+)
+
+
+@lru_cache(maxsize=1)
+def clinical_words() -> frozenset[str]:
+    """Folded French words that are also names (see the data file's header for its sources)."""
+    text = resources.files("p4dp.privacy").joinpath("data/clinical_words_fr.txt").read_text(
+        encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines()
+                     if line.strip() and not line.startswith("#"))
+
+
+#: Words after which a capitalised or ambiguous token is a name: civilities, titles and the family
+#: words GPs write before a relative's name ("fils Paul", "épouse Rose"). Folded.
+NAME_CUES = frozenset(
+    "m mr mme mmes mlle mlles monsieur madame mademoiselle dr docteur pr professeur nom prenom "
+    "ne nee epouse ep vve veuve fils fille mere pere frere soeur sœur mari epoux epouse femme "
+    "conjoint conjointe compagnon compagne enfant bebe oncle tante cousin cousine neveu niece "
+    "patient patiente famille".split()
+)
+
+# --- patterns that do not depend on the patient -------------------------------------------------
+
+_MONTHS = (
+    ("janvier", "janv"), ("fevrier", "fevr", "fev"), ("mars",), ("avril", "avr"), ("mai",),
+    ("juin",), ("juillet", "juil"), ("aout",), ("septembre", "sept"), ("octobre", "oct"),
+    ("novembre", "nov"), ("decembre", "dec"),
+)
+#: The same month names with optional accents, to run on unfolded text.
+_ACCENTED_MONTHS = (
+    r"janv(?:ier|\.)?|f[ée]v(?:rier|r\.?|\.)?|mars|avr(?:il|\.)?|mai|juin|juil(?:let|\.)?|"
+    r"ao[ûu]t|sept(?:embre|\.)?|oct(?:obre|\.)?|nov(?:embre|\.)?|d[ée]c(?:embre|\.)?"
+)
+
+EMAIL_RE = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+#: NIR with or without separators and key; sex digit 3 is skipped when followed by 4009 so that a
+#: 13-digit CIP drug code (34009…) stays a drug code.
+NIR_TEXT_RE = re.compile(
+    r"(?<![\w])(?:[1278]|3(?!\s?[.\-]?4\s?[.\-]?0\s?[.\-]?0\s?[.\-]?9))[\s.\-]?\d{2}[\s.\-]?\d{2}"
+    r"[\s.\-]?(?:\d{2}|2[AaBb])[\s.\-]?\d{3}[\s.\-]?\d{3}(?:[\s.\-]?\d{2})?(?![\w])"
+)
+#: French numbers: 0X XX XX XX XX (spaces, dots, dashes or nothing), +33 X…, 0033 X…, +33 (0)X….
+PHONE_RE = re.compile(
+    r"(?<![\w+])(?:(?:\+|00)\s?33\s?(?:\(0\)\s?)?[1-9]|0[1-9])(?:[\s.\-]?\d{2}){4}(?![\w])"
+)
+_ANY_DATE = (
+    r"\d{1,2}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{2,4}|\d{4}\s*-\s*\d{1,2}\s*-\s*\d{1,2}"
+    rf"|(?:\d{{1,2}}|1er)\s+(?:{_ACCENTED_MONTHS})\s+\d{{2,4}}"
+)
+#: A date written as somebody's birth date, whoever's it is ("né le 3/4/51", "DDN : …").
+BIRTH_CUE_DATE_RE = re.compile(
+    rf"(?P<cue>\bn[ée]e?s?(?:\s*\(e\))?\s+le\s+|\bddn\s*:?\s*|\bdate\s+de\s+naissance\s*:?\s*)"
+    rf"(?P<date>{_ANY_DATE})(?![\w])",
+    re.IGNORECASE,
+)
+#: Arrow (RE2) prefilter: texts that may hold an e-mail, a NIR, a phone number or a date.
+PATTERN_PREFILTER_RE2 = r"@|\d(?:\D{0,3}\d){3}|\d\s*(?:er)?\s+\pL{3,9}\.?\s+\d\d"
+
+
+def scrub_patterns(text: str, counts: Counter | None = None) -> str:
+    """Replace e-mails, NIRs, phone numbers and cue-introduced birth dates (any patient)."""
+
+    def sub(regex: re.Pattern, placeholder: str, s: str) -> str:
+        new, n = regex.subn(placeholder, s)
+        if n and counts is not None:
+            counts[placeholder] += n
+        return new
+
+    text = sub(EMAIL_RE, EMAIL, text)
+    text = sub(NIR_TEXT_RE, NIR, text)
+    text = sub(PHONE_RE, PHONE, text)
+
+    def cue(m: re.Match) -> str:
+        if counts is not None:
+            counts[BIRTH_DATE] += 1
+        return m.group("cue") + BIRTH_DATE
+
+    return BIRTH_CUE_DATE_RE.sub(cue, text)
+
+
+# --- one patient's identity ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PatientIdentity:
+    """What the export knows of one patient's identity (practice side only)."""
+
+    last_names: tuple[str, ...] = ()
+    first_names: tuple[str, ...] = ()
+    relatives: tuple[str, ...] = ()
+    birth_date: date | None = None
+    address: str | None = None
+
+
+def _norm_phrase(folded: str) -> str:
+    return " ".join(_WORD_RE.findall(folded))
+
+
+def _name_tokens(identity: PatientIdentity) -> dict[str, str]:
+    """Folded name phrase or word → placeholder; the patient's own names win over relatives'."""
+    tokens: dict[str, str] = {}
+    for names, placeholder in ((identity.relatives, RELATIVE), (identity.first_names, FIRST_NAME),
+                               (identity.last_names, LAST_NAME)):
+        for name in names:
+            words = _WORD_RE.findall(fold(name))
+            if not words:
+                continue
+            if any(w not in PARTICLES for w in words):
+                tokens[" ".join(words)] = placeholder
+            for w in words:
+                if w not in PARTICLES and len(w) >= 2:
+                    tokens[w] = placeholder
+    return tokens
+
+
+def _token_pattern(token: str) -> str:
+    return r"[\s\-']*".join(re.escape(w) for w in token.split(" ")) if " " in token else \
+        re.escape(token)
+
+
+def _birth_date_pattern(d: date) -> str:
+    day, month, year, yy = d.day, d.month, d.year, d.year % 100
+    day_re = f"0?{day}" + ("|1er" if day == 1 else "")
+    month_names = "|".join(re.escape(m) for m in _MONTHS[month - 1])
+    year_re = f"{year}|{yy:02d}"
+    sep = r"\s*[/.\-]\s*"
+    return (
+        rf"(?<!\d)(?:0?{day}{sep}0?{month}{sep}(?:{year_re})"
+        rf"|{year}{sep}0?{month}{sep}0?{day}"
+        rf"|(?:{day_re})\s*(?:{month_names})\.?\s+(?:{year_re})"
+        rf"|{day:02d}{month:02d}{year})(?!\d)"
+    )
+
+
+def _sentence_start(text: str, start: int) -> bool:
+    before = text[:start].rstrip(" \t\"'«»([")
+    return not before or before[-1] in ".!?:;\n\r•–-*/|"
+
+
+class PatientScrubber:
+    """The scrubber of one patient: one compiled regex for names, one for the birth date."""
+
+    def __init__(self, identity: PatientIdentity) -> None:
+        self.tokens = _name_tokens(identity)
+        self.own_words = frozenset(w for t in self.tokens for w in t.split(" ")) - PARTICLES
+        ordered = sorted(self.tokens, key=len, reverse=True)
+        self.names_re = (re.compile(r"(?<!\w)(?:" + "|".join(_token_pattern(t) for t in ordered)
+                                    + r")(?!\w)") if ordered else None)
+        self.birth_re = (re.compile(_birth_date_pattern(identity.birth_date))
+                         if identity.birth_date else None)
+        address = _norm_phrase(fold(identity.address)) if identity.address else ""
+        self.address_re = (re.compile(r"(?<!\w)" + r"[\s,\-']*".join(
+            re.escape(w) for w in address.split(" ")) + r"(?!\w)") if address else None)
+        self._ambiguous = clinical_words()
+
+    def scrub(self, text: str, counts: Counter | None = None) -> str:
+        if self.birth_re is not None or self.address_re is not None:
+            folded = fold(text)
+            for regex, placeholder in ((self.birth_re, BIRTH_DATE), (self.address_re, ADDRESS)):
+                if regex is not None:
+                    text, folded = self._replace(text, folded, regex,
+                                                 lambda m, t, p=placeholder: p, counts)
+        if self.names_re is None:
+            return text
+        return self._replace(text, fold(text), self.names_re, self._name_placeholder, counts)[0]
+
+    def _replace(self, text: str, folded: str, regex: re.Pattern,
+                 choose: Callable[[re.Match, str], str | None], counts: Counter | None
+                 ) -> tuple[str, str]:
+        pieces, fpieces, last = [], [], 0
+        for m in regex.finditer(folded):
+            placeholder = choose(m, text)
+            if placeholder is None:
+                continue
+            pieces += [text[last:m.start()], placeholder]
+            fpieces += [folded[last:m.start()], placeholder]
+            last = m.end()
+            if counts is not None:
+                counts[placeholder] += 1
+        if not pieces:
+            return text, folded
+        pieces.append(text[last:])
+        fpieces.append(folded[last:])
+        return "".join(pieces), "".join(fpieces)
+
+    def _name_placeholder(self, m: re.Match, text: str) -> str | None:
+        start, end = m.span()
+        if start > 0 and end < len(text) and text[start - 1] == "[" and text[end] == "]" \
+                and m.group(0) in _PLACEHOLDER_WORDS:
+            return None
+        key = _norm_phrase(m.group(0))
+        placeholder = self.tokens.get(key)
+        if placeholder is None:
+            return None
+        if key in self._ambiguous and not self._in_name_position(text, start, end):
+            return None
+        return placeholder
+
+    def _in_name_position(self, text: str, start: int, end: int) -> bool:
+        before = _WORD_RE.findall(fold(text[max(0, start - 40):start]))
+        after = _WORD_RE.findall(fold(text[end:end + 40]))
+        if before and (before[-1] in NAME_CUES or before[-1] in self.own_words):
+            return True
+        if after and after[0] in self.own_words:
+            return True
+        word = text[start:end]
+        letters = [c for c in word if c.isalpha()]
+        if len(letters) >= 2 and all(c.isupper() for c in letters):
+            # Capitals mark a surname only in a text that is not written in capitals throughout.
+            return any(c.islower() for c in text)
+        if letters and letters[0].isupper():
+            return not _sentence_start(text, start)
+        return False
+
+
+# --- many patients ------------------------------------------------------------------------------
+
+
+def _split_names(value: str | None, sep: str | None = None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    parts = value.split(sep) if sep else [value]
+    return tuple(p.strip() for p in parts if p and p.strip())
+
+
+@dataclass
+class Identities:
+    """The identities of an export's patients, indexed by local patient id.
+
+    Built from the staging ``patient`` table; scrubbers are built on demand and cached.
+    """
+
+    patient: pa.Table
+    _index: dict[str, int] = field(default_factory=dict)
+    _scrubbers: dict[str, PatientScrubber] = field(default_factory=dict)
+    _name_words: pa.Table | None = None
+
+    @classmethod
+    def from_patient_table(cls, patient: pa.Table) -> Identities:
+        wanted = ["patient_id", "last_name", "first_name", "birth_name", "relatives", "birth_date",
+                  "address"]
+        cols = {c: (patient[c] if c in patient.column_names else pa.nulls(patient.num_rows))
+                for c in wanted}
+        cols["birth_date"] = pc.cast(cols["birth_date"], pa.date32())
+        table = pa.table({c: pc.cast(v, pa.string()) if c != "birth_date" else v
+                          for c, v in cols.items()})
+        ids = table["patient_id"].to_pylist()
+        return cls(table, {pid: i for i, pid in enumerate(ids) if pid is not None})
+
+    def identity(self, patient_id: str) -> PatientIdentity | None:
+        i = self._index.get(patient_id)
+        if i is None:
+            return None
+        row = {c: self.patient[c][i].as_py() for c in self.patient.column_names}
+        return PatientIdentity(
+            last_names=_split_names(row["last_name"]) + _split_names(row["birth_name"]),
+            first_names=_split_names(row["first_name"]),
+            relatives=_split_names(row["relatives"], ";"),
+            birth_date=row["birth_date"],
+            address=row["address"],
+        )
+
+    def scrubber(self, patient_id: str | None) -> PatientScrubber | None:
+        if patient_id is None:
+            return None
+        s = self._scrubbers.get(patient_id)
+        if s is None:
+            identity = self.identity(patient_id)
+            if identity is None:
+                return None
+            s = self._scrubbers[patient_id] = PatientScrubber(identity)
+        return s
+
+    def name_words(self) -> pa.Table:
+        """(patient_id, word): every folded, non-particle word of every patient's names."""
+        if self._name_words is None:
+            parts = []
+            for column in ("last_name", "first_name", "birth_name", "relatives", "address"):
+                words = pc.split_pattern_regex(fold_array(self.patient[column]),
+                                               _ARROW_WORD_SEPARATOR)
+                flat = pc.list_flatten(words)
+                owner = pc.take(self.patient["patient_id"], pc.list_parent_indices(words))
+                parts.append(pa.table({"patient_id": owner, "word": flat}))
+            t = pa.concat_tables(parts)
+            keep = pc.and_(pc.greater_equal(pc.utf8_length(t["word"]), 2),
+                           pc.invert(pc.is_in(t["word"], pa.array(sorted(PARTICLES)))))
+            t = t.filter(keep)
+            self._name_words = t.group_by(["patient_id", "word"]).aggregate([])
+        return self._name_words
+
+
+def candidate_rows(texts: pa.Array, patient_ids: pa.Array, identities: Identities | None
+                   ) -> np.ndarray:
+    """Positions of the texts that may hold something to scrub (the vectorised prefilter)."""
+    n = len(texts)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    flagged = pc.fill_null(pc.match_substring_regex(texts, PATTERN_PREFILTER_RE2), False)
+    mask = flagged.to_numpy(zero_copy_only=False).copy()
+    if identities is not None and identities.patient.num_rows:
+        name_words = identities.name_words()
+        words = pc.split_pattern_regex(fold_array(texts), _ARROW_WORD_SEPARATOR)
+        flat = pc.list_flatten(words)
+        parents = pc.list_parent_indices(words)
+        hit = pc.is_in(flat, value_set=pc.unique(name_words["word"]))
+        hit = pc.fill_null(hit, False)
+        if pc.any(hit).as_py():
+            rows = pc.filter(parents, hit)
+            pairs = pa.table({
+                "row": rows,
+                "patient_id": pc.take(patient_ids, rows),
+                "word": pc.filter(flat, hit),
+            })
+            joined = pairs.join(name_words, ["patient_id", "word"], join_type="inner")
+            mask[joined["row"].to_numpy()] = True
+    return np.flatnonzero(mask)
+
+
+def scrub_texts(texts: pa.Array | pa.ChunkedArray, patient_ids: pa.Array | pa.ChunkedArray,
+                identities: Identities | None, counts: Counter | None = None) -> pa.Array:
+    """Scrub a column of texts, each text with its own patient's names (nulls stay null)."""
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    if isinstance(patient_ids, pa.ChunkedArray):
+        patient_ids = patient_ids.combine_chunks()
+    texts = pc.cast(texts, pa.string())
+    patient_ids = pc.cast(patient_ids, pa.string())
+    rows = candidate_rows(texts, patient_ids, identities)
+    if len(rows) == 0:
+        return texts
+    idx = pa.array(rows)
+    sub_texts = pc.take(texts, idx).to_pylist()
+    sub_ids = pc.take(patient_ids, idx).to_pylist()
+    # Grouping by patient keeps one scrubber hot at a time.
+    order = sorted(range(len(rows)), key=lambda k: (sub_ids[k] is None, sub_ids[k] or ""))
+    new_values = [None] * len(rows)
+    for k in order:
+        new_values[k] = scrub_text(sub_texts[k], sub_ids[k], identities, counts)
+    out = texts.to_numpy(zero_copy_only=False).copy()
+    out[rows] = new_values
+    return pa.array(out, pa.string())
+
+
+def scrub_text(text: str | None, patient_id: str | None, identities: Identities | None,
+               counts: Counter | None = None) -> str | None:
+    """Scrub one text (patterns, then the patient's birth date, address and names)."""
+    if text is None:
+        return None
+    text = scrub_patterns(text, counts)
+    scrubber = identities.scrubber(patient_id) if identities is not None else None
+    return scrubber.scrub(text, counts) if scrubber is not None else text
+
+
+def scrub_tables(tables: dict[str, pa.Table], identities: Identities,
+                 counts: Counter | None = None) -> dict[str, pa.Table]:
+    """Scrub every free-text column of the staging tables (ids still local)."""
+    out = dict(tables)
+    for name, columns in FREE_TEXT_COLUMNS.items():
+        t = out.get(name)
+        if t is None or t.num_rows == 0:
+            continue
+        for column in columns:
+            if column in t.column_names:
+                scrubbed = scrub_texts(t[column], t["patient_id"], identities, counts)
+                t = t.set_column(t.column_names.index(column), column, scrubbed)
+        out[name] = t
+    return out
+
+
+# --- JSON records (quarantine) -----------------------------------------------------------------
+
+#: Field names (folded, letters and digits only) that hold a direct identifier in the exports of
+#: the three vendor formats and in the CDM: their values are dropped from quarantined records.
+IDENTIFYING_KEYS = frozenset(
+    "lastname firstname birthname birthdate nir address postcode city phone email relatives rpps "
+    "name given family prefix telecom birthdate nom prenom prenoms nomnaissance nomdenaissance "
+    "nomusage datenaissance datedenaissance ddn numsecu numerosecu nss insee matriculeins ins "
+    "adresse adresse1 adresse2 ligneadresse cp codepostal ville commune tel telephone portable "
+    "mobile fixe mail courriel proches entourage contact contacts".split()
+)
+
+
+def field_key(name: str) -> str:
+    return "".join(_WORD_RE.findall(fold(name)))
+
+
+def identifying_values(record: object) -> list[str]:
+    """Every string held under an identifying key of a record (to scrub what is left with)."""
+    found: list[str] = []
+
+    def walk(node: object, hidden: bool) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, hidden or field_key(str(k)) in IDENTIFYING_KEYS)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, hidden)
+        elif isinstance(node, str) and hidden:
+            found.append(node)
+
+    walk(record, False)
+    return found
+
+
+#: Shorter values are not masked literally (a 2-character value would hit ordinary words).
+MIN_LITERAL_CHARS = 3
+
+
+def mask_literals(text: str | None, values: Iterable[str], counts: Counter | None = None
+                  ) -> str | None:
+    """Replace every literal occurrence (case-insensitive) of the given values by [IDENTIFIANT]."""
+    if text is None:
+        return None
+    for value in sorted({v.strip() for v in values}, key=len, reverse=True):
+        if len(value) < MIN_LITERAL_CHARS:
+            continue
+        text, n = re.subn(rf"(?<!\w){re.escape(value)}(?!\w)", IDENTIFIER, text,
+                          flags=re.IGNORECASE)
+        if n and counts is not None:
+            counts[IDENTIFIER] += n
+    return text
+
+
+def scrub_record(record: object, scrub_value: Callable[[str], str],
+                 map_value: Callable[[str, str], str | None] | None = None) -> object:
+    """A JSON record without its identifying fields, every other string scrubbed.
+
+    ``map_value(key, value)`` may return a replacement (a pseudonym for an id field) or None.
+    """
+    if isinstance(record, dict):
+        out = {}
+        for k, v in record.items():
+            if field_key(str(k)) in IDENTIFYING_KEYS:
+                continue
+            if map_value is not None and isinstance(v, (str, int)) and not isinstance(v, bool):
+                mapped = map_value(str(k), str(v))
+                if mapped is not None:
+                    out[k] = mapped
+                    continue
+            out[k] = scrub_record(v, scrub_value, map_value)
+        return out
+    if isinstance(record, list):
+        return [scrub_record(v, scrub_value, map_value) for v in record]
+    if isinstance(record, str):
+        return scrub_value(record)
+    return record
+
+
+def scrub_record_json(text: str | None, patient_id: str | None, identities: Identities | None,
+                      map_value: Callable[[str, str], str | None] | None = None,
+                      counts: Counter | None = None) -> str | None:
+    """Scrub one quarantined record given as JSON; a record that is not JSON is scrubbed as text."""
+    if text is None:
+        return None
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return scrub_text(text, patient_id, identities, counts)
+    # Names found in the record's own identifying fields (a rejected patient row has no patient
+    # table entry to scrub with); values with digits are dates or numbers, handled by patterns.
+    values = identifying_values(record)
+    extra = [v for v in values if not any(c.isdigit() for c in v)]
+    literals = [v for v in values if any(c.isdigit() for c in v)]
+    base = identities.scrubber(patient_id) if identities is not None and patient_id else None
+    extra_scrubber = PatientScrubber(PatientIdentity(last_names=tuple(extra))) if extra else None
+
+    def scrub_value(value: str) -> str:
+        value = mask_literals(value, literals, counts)
+        value = scrub_patterns(value, counts)
+        if base is not None:
+            value = base.scrub(value, counts)
+        if extra_scrubber is not None:
+            value = extra_scrubber.scrub(value, counts)
+        return value
+
+    return json.dumps(scrub_record(record, scrub_value, map_value), ensure_ascii=False,
+                      sort_keys=True)
+
+
+def tokens_in(text: str) -> Iterable[str]:
+    """Folded words of a text (for evaluation)."""
+    return _WORD_RE.findall(fold(text))

@@ -1,0 +1,100 @@
+"""Scrubbing examples a clinician can read: what goes, and the clinical words that stay."""
+
+import json
+from datetime import date
+
+import pyarrow as pa
+import pytest
+
+from p4dp.privacy.scrub import (
+    Identities,
+    PatientIdentity,
+    PatientScrubber,
+    clinical_words,
+    scrub_patterns,
+    scrub_record_json,
+    scrub_texts,
+)
+
+TOUX = PatientIdentity(last_names=("Toux", "Vaillant"), first_names=("Rose",),
+                       relatives=("Paul Toux", "Marie-Hélène Le Goff"),
+                       birth_date=date(1956, 3, 12), address="12 rue des Lilas")
+
+
+def scrub(text: str, identity: PatientIdentity = TOUX) -> str:
+    return PatientScrubber(identity).scrub(scrub_patterns(text))
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Toux grasse depuis 3 jours", "Toux grasse depuis 3 jours"),
+    ("toux sèche, pas de fièvre", "toux sèche, pas de fièvre"),
+    ("Mme TOUX revue ce jour pour toux sèche", "Mme [NOM] revue ce jour pour toux sèche"),
+    ("Rose Toux, 68 ans, peau rose", "[PRENOM] [NOM], 68 ans, peau rose"),
+    ("vue avec son mari Paul", "vue avec son mari [PROCHE]"),
+    ("mère Marie-Helene LE GOFF diabétique", "mère [PROCHE] diabétique"),
+    ("née VAILLANT", "née [NOM]"),
+    ("vaillant, bon état général", "[NOM], bon état général"),
+    ("habite 12, rue des Lilas", "habite [ADRESSE]"),
+    ("DDN 12/03/1956", "DDN [DATE_NAISSANCE]"),
+    ("anniversaire 12 mars 1956", "anniversaire [DATE_NAISSANCE]"),
+    ("1956-03-12 : appendicectomie", "[DATE_NAISSANCE] : appendicectomie"),
+    ("née le 12/3/56", "née le [DATE_NAISSANCE]"),
+    ("TA 12/08, contrôle le 12/03/2024", "TA 12/08, contrôle le 12/03/2024"),
+])
+def test_patient_named_toux_keeps_her_cough(text, expected):
+    assert scrub(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("rappeler au 06 12 34 56 78", "rappeler au [TEL]"),
+    ("tel 0612345678 ou 04.93.12.34.56", "tel [TEL] ou [TEL]"),
+    ("portable +33 6 12 34 56 78, fixe 04-93-12-34-56", "portable [TEL], fixe [TEL]"),
+    ("NIR 2 56 03 75 112 345 67", "NIR [NIR]"),
+    ("secu 256037511234567", "secu [NIR]"),
+    ("ss 1 84 02 2A 012 345", "ss [NIR]"),
+    ("écrire à jean.dupont42@orange.fr svp", "écrire à [EMAIL] svp"),
+    ("frère né le 3 avril 1950, cardiopathe", "frère né le [DATE_NAISSANCE], cardiopathe"),
+    ("DOLIPRANE 1000 mg, CIP 3400930000001", "DOLIPRANE 1000 mg, CIP 3400930000001"),
+    ("INR 2,5 le 12/03/2024, TA 135/85, pouls 72", "INR 2,5 le 12/03/2024, TA 135/85, pouls 72"),
+])
+def test_patterns_replace_phone_nir_email_and_stated_birth_dates(text, expected):
+    assert scrub_patterns(text) == expected
+
+
+def test_names_that_are_words_are_removed_only_in_name_position():
+    petit = PatientIdentity(last_names=("Petit",), first_names=("Claude",))
+    assert scrub("petit malaise ce matin", petit) == "petit malaise ce matin"
+    assert scrub("Petit malaise ce matin", petit) == "Petit malaise ce matin"
+    assert scrub("vu M. Petit pour malaise", petit) == "vu M. [NOM] pour malaise"
+    assert scrub("appel de Claude petit", petit) == "appel de [PRENOM] [NOM]"
+    assert scrub("malaise chez PETIT, à revoir", petit) == "malaise chez [NOM], à revoir"
+    assert scrub("PETIT MALAISE", petit) == "PETIT MALAISE"
+    assert {"petit", "toux", "rose", "rein", "fievre", "grand", "blanc"} <= clinical_words()
+
+
+def test_scrubbing_is_case_and_accent_insensitive_and_whole_word():
+    lefevre = PatientIdentity(last_names=("Lefèvre",), first_names=("Jean-Pierre",),
+                              relatives=("Hélène Lefèvre",))
+    assert scrub("M. LEFEVRE et son épouse helene", lefevre) == "M. [NOM] et son épouse [PROCHE]"
+    assert scrub("jean-pierre lefévre", lefevre) == "[PRENOM] [NOM]"
+    assert scrub("Lefèvreux n'est pas Lefèvre", lefevre) == "Lefèvreux n'est pas [NOM]"
+
+
+def test_columns_are_scrubbed_with_each_texts_own_patient():
+    patient = pa.table({"patient_id": ["1", "2"], "last_name": ["Toux", "Dupont"],
+                        "first_name": ["Rose", "Marc"], "birth_name": [None, None],
+                        "relatives": [None, "Lise Dupont"], "birth_date": [None, None],
+                        "address": [None, None]})
+    ids = Identities.from_patient_table(patient)
+    texts = pa.array(["Mme Toux vue", "Mme Toux vue", "Marc Dupont et Lise", None, "rien"])
+    owners = pa.array(["1", "2", "2", "1", "1"])
+    out = scrub_texts(texts, owners, ids).to_pylist()
+    # "Toux" is patient 1's name, not patient 2's: for patient 2 it is a cough.
+    assert out == ["Mme [NOM] vue", "Mme Toux vue", "[PRENOM] [NOM] et [PROCHE]", None, "rien"]
+
+
+def test_json_record_loses_identifying_fields_and_its_names_elsewhere():
+    record = json.dumps({"nom": "Zerbib", "prenom": "Anouk", "telecom": [{"value": "0601"}],
+                         "note": "Anouk Zerbib, tel 06 01 02 03 04", "poids": "1m48"})
+    out = json.loads(scrub_record_json(record, None, None))
+    assert out == {"note": "[NOM] [NOM], tel [TEL]", "poids": "1m48"}
