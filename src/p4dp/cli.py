@@ -259,5 +259,63 @@ def agent_reidentify(
         console.print(f"{row['pseudonym']}\t{kind}\t{local}", highlight=False)
 
 
+# --- quality: stored data-quality reports (quality/) ---------------------------------------------
+
+quality_app = typer.Typer(help="Data quality: the reports of the loaded batches.",
+                          no_args_is_help=True)
+app.add_typer(quality_app, name="quality")
+
+
+@quality_app.command("report")
+def quality_report(
+    batch: str | None = typer.Option(None, "--batch", help="Batch id (default: the latest one)."),
+    source: str | None = typer.Option(None, "--source", help="Only batches of this source."),
+    html: Path | None = typer.Option(None, "--html", help="Also write the report as a "
+                                     "self-contained French HTML page, with trends across loads."),
+) -> None:
+    """Show the data-quality report of a loaded batch: checks passed and failed, repairs,
+    quarantined rows."""
+    from rich.table import Table as RichTable
+
+    from p4dp.quality import load_reports, render_html
+    from p4dp.warehouse.connect import connect
+
+    settings = get_settings()
+    try:
+        con = connect(settings, read_only=True)
+    except FileNotFoundError:
+        fail(f"aucun entrepôt à {settings.warehouse} : lancez `p4dp init` puis `p4dp ingest`.")
+    with con:
+        reports = load_reports(con, source_id=source, batch_id=batch)
+        if not reports:
+            what = f"du lot {batch}" if batch else "dans l'entrepôt"
+            fail(f"aucun rapport qualité {what} ({settings.warehouse}) ; "
+                 "`p4dp batches` liste les lots chargés.")
+        report = reports[-1]
+        history = load_reports(con, source_id=report["source_id"])
+    s = report["summary"]
+    console.print(f"Lot [bold]{report['batch_id']}[/] · source {report['source_id']} · "
+                  f"données au {report['as_of']}")
+    console.print(f"Lignes reçues {fr_int(s['rows_in'])} · retenues {fr_int(s['rows_loaded'])} · "
+                  f"réparées {fr_int(s['rows_repaired'])} · en quarantaine "
+                  f"{fr_int(s['rows_quarantined'])} · contrôles réussis {s['checks_passed']}/"
+                  f"{s['checks_run']}")
+    t = RichTable(title="Contrôles en violation")
+    for name in ("contrôle", "violations", "%", "seuil %", "statut"):
+        t.add_column(name, justify="left" if name in ("contrôle", "statut") else "right")
+    for cid, c in sorted(report["checks"].items()):
+        if c["violations"]:
+            t.add_row(cid, fr_int(c["violations"]), f"{c['pct']:.2f}".replace(".", ","),
+                      f"{c['threshold']:g}".replace(".", ","),
+                      "réussi" if c["passed"] else "[red]échoué[/]")
+    console.print(t)
+    repairs = ", ".join(f"{rule} {fr_int(r['rows'])}" for rule, r in report["repairs"].items()
+                        if r["rows"])
+    console.print(f"Réparations : {repairs or 'aucune'}")
+    if html:
+        html.parent.mkdir(parents=True, exist_ok=True)
+        html.write_text(render_html(report, history), encoding="utf-8")
+        console.print(f"Page écrite : {html}")
+
 if __name__ == "__main__":  # pragma: no cover
     app()
