@@ -11,6 +11,8 @@ from p4dp.analytics.model import Indicator
 THEMES: dict[str, str] = {
     "general": "Données Générales des Consultations",
     "motifs": "Motifs",
+    "surpoids": "Surpoids",
+    "examen": "Examen",
 }
 
 
