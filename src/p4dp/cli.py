@@ -317,5 +317,114 @@ def quality_report(
         html.write_text(render_html(report, history), encoding="utf-8")
         console.print(f"Page écrite : {html}")
 
+# --- indicators (analytics + disclosure control) ---------------------------------------------
+
+indicators_app = typer.Typer(help="Indicators of the dashboards (definitions, runs, docs).",
+                             no_args_is_help=True)
+app.add_typer(indicators_app, name="indicators")
+
+
+@indicators_app.command("list")
+def indicators_list() -> None:
+    """List every indicator: name, theme and French title."""
+    from rich.table import Table as RichTable
+
+    from p4dp.analytics.library import all_indicators
+
+    t = RichTable(title="Indicateurs")
+    for col in ("nom", "thème", "titre"):
+        t.add_column(col)
+    for ind in all_indicators().values():
+        t.add_row(ind.name, ind.theme, ind.title_fr)
+    console.print(t)
+
+
+@indicators_app.command("run")
+def indicators_run(
+    names: list[str] = typer.Argument(None, help="Indicator names (default: all)."),
+    practitioner: str = typer.Option(None, "--practitioner", help="Scope: one GP's patients "
+                                     "(practitioner pseudonym)."),
+    practice: str = typer.Option(None, "--practice", help="Scope: one practice (id)."),
+    region: str = typer.Option(None, "--region", help="Scope: one region (INSEE code)."),
+    sex: str = typer.Option(None, "--sex", help="F or M."),
+    age_min: int = typer.Option(None, "--age-min", help="Minimum age in completed years."),
+    age_max: int = typer.Option(None, "--age-max", help="Maximum age in completed years."),
+    age_today: bool = typer.Option(False, "--age-today", help="Ages today rather than at the "
+                                   "event."),
+    date_from: str = typer.Option(None, "--from", help="First date (YYYY-MM-DD)."),
+    date_to: str = typer.Option(None, "--to", help="Last date (YYYY-MM-DD)."),
+    patient: str = typer.Option(None, "--patient", help="One patient pseudonym."),
+    role: str = typer.Option("researcher", "--as", help="Who asks: gp, intern, supervisor, "
+                             "researcher, data_steward, ethics, epidemiologist, admin. A gp sees "
+                             "exact values only for their own --practitioner scope."),
+    as_json: bool = typer.Option(False, "--json", help="Print the payloads as JSON."),
+) -> None:
+    """Run indicators with disclosure control for the role given; print one payload each."""
+    import datetime as dt
+    import json
+
+    from p4dp.analytics.compile import IndicatorError
+    from p4dp.analytics.model import Filters, Period, Scope
+    from p4dp.analytics.runner import open_warehouse, run_protected
+    from p4dp.privacy.disclosure import Policy, Requester
+
+    scopes = [(k, v) for k, v in (("practitioner", practitioner), ("practice", practice),
+                                  ("region", region)) if v]
+    if len(scopes) > 1:
+        fail("give at most one of --practitioner, --practice, --region")
+
+    def day(v: str | None, opt: str):
+        if v is None:
+            return None
+        try:
+            return dt.date.fromisoformat(v)
+        except ValueError:
+            fail(f"{opt} {v!r} : date attendue au format AAAA-MM-JJ (ex. 2024-01-31)")
+
+    settings = get_settings()
+    try:
+        scope = Scope(*scopes[0]) if scopes else Scope()
+        filters = Filters(sex=sex, age_min=age_min, age_max=age_max,
+                          age_at="today" if age_today else "event",
+                          period=Period(day(date_from, "--from"), day(date_to, "--to")),
+                          patient_id=patient)
+        requester = Requester(role, practitioner if role == "gp" else None)
+        wh = open_warehouse(settings.warehouse)
+        payloads = list(run_protected(wh, names or [], requester, scope, filters,
+                                      Policy.from_settings(settings)))
+    except (ValueError, KeyError, FileNotFoundError, IndicatorError) as e:
+        fail(str(e).strip("'\""))
+    if as_json:
+        print(json.dumps(payloads if len(payloads) != 1 else payloads[0], ensure_ascii=False,
+                         indent=2))
+        return
+    from rich.table import Table as RichTable
+
+    for p in payloads:
+        t = RichTable(title=f"{p['title_fr']} ({p['indicator']})")
+        for c in p["columns"]:
+            t.add_column(c["label_fr"])
+        hidden = {(r, c) for r, c in p.get("suppressed_cells", [])}
+        label = p.get("disclosure", {}).get("suppressed_label", "< 11")
+        for i, row in enumerate(p["rows"]):
+            t.add_row(*[label if (i, c["name"]) in hidden else ("" if v is None else str(v))
+                        for c, v in zip(p["columns"], row)])
+        if p.get("refused"):
+            t.caption = f"Refusé : {p['refused']}"
+        console.print(t)
+
+
+@indicators_app.command("docs")
+def indicators_docs(
+    out: Path = typer.Option(Path("docs/indicators.md"), help="Where to write the page."),
+) -> None:
+    """Regenerate the indicator reference page from the definitions."""
+    from p4dp.analytics.docs import render_markdown
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_markdown(), encoding="utf-8")
+    console.print(f"Écrit : {out}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

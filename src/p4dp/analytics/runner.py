@@ -1,0 +1,38 @@
+"""Run indicators for a requester: compile, execute, then disclosure control at the boundary.
+
+This is the one function the CLI and the API call, so that no figure leaves unprotected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from p4dp.analytics.compile import Warehouse, run_indicator
+from p4dp.analytics.library import all_indicators, get
+from p4dp.analytics.model import Filters, Scope
+from p4dp.privacy.disclosure import DisclosureRefused, Policy, Requester, protect
+
+
+def run_protected(wh: Warehouse, names: Iterable[str], requester: Requester,
+                  scope: Scope = Scope(), filters: Filters | None = None,
+                  policy: Policy = Policy()) -> Iterator[dict]:
+    """Payloads of the named indicators (all when empty) as `requester` may see them.
+
+    A refused line list yields a payload with `refused` set and no rows, so that a dashboard
+    still shows its other panels.
+    """
+    names = list(names) or list(all_indicators())
+    for name in names:
+        ind = get(name)
+        payload = run_indicator(wh, ind, scope, filters)
+        try:
+            yield protect(payload, requester, policy)
+        except DisclosureRefused as e:
+            yield {**{k: payload[k] for k in ("indicator", "theme", "title_fr", "kind", "scope",
+                                               "filters", "generated_at")},
+                   "columns": payload["columns"], "rows": [], "refused": str(e)}
+
+
+def open_warehouse(path: Path | str) -> Warehouse:
+    return Warehouse.open(path)
