@@ -18,6 +18,8 @@ from p4dp.quality.constants import (
     BMI_AGREEMENT_TOLERANCE,
     CHILD_WEIGHT_AFTER_10Y,
     HEIGHT_IN_METRES,
+    SWAP_TYPICAL_ADULT_HEIGHT,
+    SWAP_TYPICAL_HEIGHT_Z,
     THRESHOLD_PLAUSIBILITY,
     VITAL_RANGES,
     WEIGHT_IN_GRAMS_MIN,
@@ -158,6 +160,18 @@ def decimal_comma(table_name: str) -> Repair:
     )
 
 
+def typical_height(value: np.ndarray, age: np.ndarray, sex: np.ndarray) -> np.ndarray:
+    """Stricter than `plausible`: heights a swap may produce (see SWAP_TYPICAL_*)."""
+    known_sex = (sex == "M") | (sex == "F")
+    child = np.isfinite(age) & (age >= 0) & (age < ADULT_AGE_MONTHS) & known_sex
+    lo, hi = SWAP_TYPICAL_ADULT_HEIGHT
+    ok = ~child & (value >= lo) & (value <= hi)
+    if child.any():
+        z = zscore("height_for_age", value[child], sex[child], age[child])
+        ok[child] = np.abs(z) <= SWAP_TYPICAL_HEIGHT_Z
+    return ok
+
+
 def _swap_apply(ctx: Context, t: pa.Table):
     f = Frame(ctx, t)
     h = same_day(f, "weight", "height")
@@ -165,9 +179,10 @@ def _swap_apply(ctx: Context, t: pa.Table):
     h_rows = h[w_rows]
     w, hv = f.value[w_rows], f.value[h_rows]
     age, sex = f.age[w_rows], f.sex[w_rows]
-    as_is = plausible("weight", w, age, sex) & plausible("height", hv, age, sex)
+    as_is = (plausible("weight", w, age, sex) & plausible("height", hv, age, sex)
+             & plausible("bmi", bmi(w, hv), age, sex))
     swapped = (plausible("weight", hv, age, sex) & plausible("height", w, age, sex)
-               & plausible("bmi", bmi(hv, w), age, sex))
+               & plausible("bmi", bmi(hv, w), age, sex) & typical_height(w, age, sex))
     do = ~as_is & swapped & np.isfinite(w) & np.isfinite(hv)
     rows = np.zeros(t.num_rows, dtype=bool)
     new = f.value.copy()
@@ -178,8 +193,8 @@ def _swap_apply(ctx: Context, t: pa.Table):
 
 SWAPPED_WEIGHT_HEIGHT = Repair(
     "swapped_weight_height", "biometric",
-    "Poids et taille du même jour inversés (l'échange rend les deux plausibles)",
-    "Same-day weight and height swapped (swapping makes both plausible)",
+    "Poids et taille du même jour inversés (l'échange rend plausibles les deux valeurs et l'IMC)",
+    "Same-day weight and height swapped (swapping makes both values and the BMI plausible)",
     "DOMAIN.md §5 (swapped fields); " + _WHO, _swap_apply,
 )
 

@@ -95,6 +95,12 @@ HEIGHT_IN_METRES = (0.3, 2.5)
 #: A weight written in grams is at least this many (a 500 g preterm newborn); below, /1000 makes
 #: no sense. Source: WHO definition of extremely low birth weight (< 1000 g) includes 500 g babies.
 WEIGHT_IN_GRAMS_MIN = 500.0
+#: Swapping weight and height is a guess, so it needs more than possible values: the swapped height
+#: must be typical — a child's WHO height-for-age |z| ≤ 4, an adult's 130–210 cm (below 130 cm lie
+#: only rare skeletal dysplasias, e.g. achondroplasia, adult mean ≈ 124–131 cm: Horton WA et al.,
+#: J Pediatr 1978;93:435-8). P4DP choice.
+SWAP_TYPICAL_HEIGHT_Z = 4.0
+SWAP_TYPICAL_ADULT_HEIGHT = (130.0, 210.0)
 #: A recorded BMI that differs from weight/height² by more than this is replaced. Rounding the
 #: weight to 0.1 kg and the height to 0.5 cm moves an infant's BMI by up to ≈ 0.35 kg/m²; 0.5 keeps
 #: correct but rounded records. P4DP choice (DOMAIN.md §3: never trust a recorded BMI).
