@@ -97,4 +97,4 @@ def test_json_record_loses_identifying_fields_and_its_names_elsewhere():
     record = json.dumps({"nom": "Zerbib", "prenom": "Anouk", "telecom": [{"value": "0601"}],
                          "note": "Anouk Zerbib, tel 06 01 02 03 04", "poids": "1m48"})
     out = json.loads(scrub_record_json(record, None, None))
-    assert out == {"note": "[NOM] [NOM], tel [TEL]", "poids": "1m48"}
+    assert out == {"note": "[PRENOM] [NOM], tel [TEL]", "poids": "1m48"}

@@ -32,7 +32,9 @@ from p4dp.privacy.pseudonym import (
 )
 from p4dp.privacy.scrub import (
     Identities,
+    PatientIdentity,
     field_key,
+    identity_from_record,
     identifying_values,
     mask_literals,
     scrub_record_json,
@@ -52,13 +54,53 @@ FHIR_REFERENCE_KINDS = {"Patient": "patient", "Practitioner": "practitioner",
                         "AllergyIntolerance": "antecedent", "Immunization": "vaccination",
                         "MedicationRequest": "prescription"}
 _FHIR_REFERENCE = re.compile(r"^([A-Z][A-Za-z]+)/([^/]+)$")
-#: Substrings of a field name (folded, letters only) that say which kind of id it holds; the
-#: French and English spellings of the three vendor formats.
-_ID_KEY_HINTS = (("patient", "patient"), ("praticien", "practitioner"),
-                 ("practitioner", "practitioner"), ("medecin", "practitioner"),
-                 ("prescripteur", "practitioner"), ("superviseur", "practitioner"),
-                 ("supervisor", "practitioner"), ("encounter", "encounter"),
-                 ("consultation", "encounter"), ("seance", "encounter"))
+#: Substrings of a field name (folded, letters only) that say which kind of id it holds, in the
+#: French and English spellings of the three vendor formats; practitioner hints come first
+#: ("prescripteur" also contains "prescri").
+_ID_KEY_HINTS = (
+    ("praticien", "practitioner"), ("practitioner", "practitioner"), ("medecin", "practitioner"),
+    ("staff", "practitioner"), ("prescripteur", "practitioner"), ("prescriber", "practitioner"),
+    ("superviseur", "practitioner"), ("supervisor", "practitioner"), ("traitant", "practitioner"),
+    ("referring", "practitioner"), ("author", "practitioner"), ("performer", "practitioner"),
+    ("patient", "patient"), ("encounter", "encounter"), ("consultation", "encounter"),
+    ("seance", "encounter"), ("visit", "encounter"), ("problem", "problem"),
+    ("vital", "biometric"), ("biometri", "biometric"), ("lab", "lab_result"),
+    ("biolog", "lab_result"), ("antecedent", "antecedent"), ("pasthistory", "antecedent"),
+    ("habitus", "history"), ("history", "history"), ("vaccin", "vaccination"),
+    ("immuniz", "vaccination"), ("rx", "prescription"), ("prescription", "prescription"),
+    ("ordonnance", "prescription"),
+)
+_DIRECT_ID_KEYS = {c.replace("_", ""): kind for c, kind in ID_COLUMN_KINDS.items()}
+#: Values of an opposition field that mean "this patient objects".
+_OPPOSITION_YES = frozenset({"o", "oui", "y", "yes", "true", "1"})
+
+
+def id_field_kind(key: str, row_kind: str | None) -> str | None:
+    """Kind of id a field of a raw record holds (``None``: not an id field)."""
+    if key in _DIRECT_ID_KEYS:
+        return _DIRECT_ID_KEYS[key]
+    hinted = next((kind for hint, kind in _ID_KEY_HINTS if hint in key), None)
+    id_like = (key == "id" or key.endswith("id") or key.startswith(("id", "num", "ref"))
+               or (hinted is not None and (key.startswith("n") or "traitant" in key)))
+    if not id_like:
+        return None
+    return hinted or row_kind or "quarantine_row"
+
+
+def _record_opposes(record: object) -> bool:
+    """A raw patient record that says the patient objects (csv-fr, jsonl or FHIR extension)."""
+    if not isinstance(record, dict):
+        return False
+    for k, v in record.items():
+        key = field_key(str(k))
+        if key in ("opposition", "optout") and str(v).strip().lower() in _OPPOSITION_YES:
+            return True
+        if key == "extension" and isinstance(v, list):
+            for ext in v:
+                if isinstance(ext, dict) and "opposition" in str(ext.get("url", "")) \
+                        and ext.get("valueBoolean") is True:
+                    return True
+    return False
 
 
 def _record_identifying_values(record: str | None) -> list[str]:
@@ -115,12 +157,32 @@ def _set(t: pa.Table, name: str, values) -> pa.Table:
     return t.set_column(t.column_names.index(name), name, values)
 
 
-def _withhold_opposed(tables: dict[str, pa.Table], quarantine: pa.Table
+def _rejected_patients(q: pa.Table) -> dict[str, tuple[PatientIdentity, bool]]:
+    """Patients whose own row the reader rejected: identity (for scrubbing) and objection."""
+    mask = pc.fill_null(pc.and_(pc.equal(q["table_name"], "patient"), pc.is_valid(q["patient_id"])),
+                        False)
+    rows = q.filter(mask)
+    out: dict[str, tuple[PatientIdentity, bool]] = {}
+    for pid, record in zip(rows["patient_id"].to_pylist(), rows["record"].to_pylist(),
+                           strict=True):
+        try:
+            parsed = json.loads(record) if record else None
+        except ValueError:
+            parsed = None
+        if parsed is not None:
+            out[pid] = (identity_from_record(parsed), _record_opposes(parsed))
+    return out
+
+
+def _withhold_opposed(tables: dict[str, pa.Table], quarantine: pa.Table,
+                      also_opposed: list[str], source_id: str, practice_id: str
                       ) -> tuple[dict[str, pa.Table], pa.Table, int, int]:
     """Keep nothing of a patient who objected but the row that says so (for central purge)."""
     patient = tables["patient"]
     opposed_mask = pc.fill_null(patient["opposition"], False)
-    opposed = pc.filter(patient["patient_id"], opposed_mask)
+    opposed = pc.unique(pa.concat_arrays([
+        pc.filter(patient["patient_id"], opposed_mask).combine_chunks(),
+        pa.array(list(also_opposed), pa.string())]))
     if len(opposed) == 0:
         return tables, quarantine, 0, 0
     withheld = 0
@@ -141,7 +203,18 @@ def _withhold_opposed(tables: dict[str, pa.Table], quarantine: pa.Table
             cols[c] = patient[c]
         else:
             cols[c] = pc.if_else(opposed_mask, pa.scalar(None, patient[c].type), patient[c])
-    out["patient"] = pa.table(cols, schema=patient.schema)
+    patient = pa.table(cols, schema=patient.schema)
+    # An objection read only in a rejected patient record still has to reach the warehouse (to
+    # purge earlier loads): a row with nothing but the pseudonym and the objection stands for it.
+    missing = pc.filter(opposed, pc.invert(pc.is_in(opposed, value_set=patient["patient_id"])))
+    if len(missing):
+        n = len(missing)
+        extra = {f.name: pa.nulls(n, f.type) for f in patient.schema}
+        extra.update(source_id=pa.array([source_id] * n, pa.string()), patient_id=missing,
+                     practice_id=pa.array([practice_id] * n, pa.string()),
+                     opposition=pa.array([True] * n, pa.bool_()))
+        patient = pa.concat_tables([patient, pa.table(extra, schema=patient.schema)])
+    out["patient"] = patient
     return out, quarantine, len(opposed), withheld
 
 
@@ -200,16 +273,8 @@ def _scrub_quarantine(q: pa.Table, identities: Identities, keys: PracticeKeys,
                     ref.group(2), FHIR_REFERENCE_KINDS.get(ref.group(1), f"fhir_{ref.group(1)}"))
             if value in own:
                 return own[value]
-            direct = {c.replace("_", ""): kd for c, kd in ID_COLUMN_KINDS.items()}
-            if k in direct:
-                return pseudo(value, direct[k])
-            if k == "id" or k.startswith("id") or k.endswith("id") or k.startswith("num"):
-                for hint, hinted in _ID_KEY_HINTS:
-                    if hint in k:
-                        return pseudo(value, hinted)
-                if k in ("id", "identifiant") or k.endswith("id") or k.startswith("id"):
-                    return pseudo(value, kind or "quarantine_row")
-            return None
+            id_kind = id_field_kind(k, kind)
+            return pseudo(value, id_kind) if id_kind is not None else None
 
         def replace_own(text: str | None, own=own) -> str | None:
             if text is None:
@@ -263,13 +328,18 @@ def prepare_tables(tables: dict[str, pa.Table], quarantine: pa.Table | None, sou
         t = staging[name]
         staging[name] = _set(t, "practice_id", pa.array([practice_id] * t.num_rows, pa.string()))
     rows_in = sum(t.num_rows for t in staging.values()) + q.num_rows
-    staging, q, n_opposed, n_withheld = _withhold_opposed(staging, q)
+    rejected = _rejected_patients(q)
+    staging, q, n_opposed, n_withheld = _withhold_opposed(
+        staging, q, [pid for pid, (_, opposes) in rejected.items() if opposes], source_id,
+        practice_id)
     timings["conform"] = time.perf_counter() - t0
 
     say("Nettoyage du texte libre")
     t0 = time.perf_counter()
     counts: Counter = Counter()
     identities = Identities.from_patient_table(staging["patient"])
+    for pid, (identity, _) in rejected.items():
+        identities.add(pid, identity)
     staging = scrub_tables(staging, identities, counts)
     q = _scrub_quarantine(q, identities, keys, counts)
     timings["scrub"] = time.perf_counter() - t0

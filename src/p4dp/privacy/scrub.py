@@ -144,7 +144,7 @@ _ANY_DATE = (
 )
 #: A date written as somebody's birth date, whoever's it is ("né le 3/4/51", "DDN : …").
 BIRTH_CUE_DATE_RE = re.compile(
-    rf"(?P<cue>\bn[ée]e?s?(?:\s*\(e\))?\s+le\s+|\bddn\s*:?\s*|\bdate\s+de\s+naissance\s*:?\s*)"
+    rf"(?P<cue>\bn[ée]e?s?(?:\s*\(e\))?\s+(?:le\s+)?|\bddn\s*:?\s*|\bdate\s+de\s+naissance\s*:?\s*)"
     rf"(?P<date>{_ANY_DATE})(?![\w])",
     re.IGNORECASE,
 )
@@ -327,6 +327,8 @@ class Identities:
 
     patient: pa.Table
     _index: dict[str, int] = field(default_factory=dict)
+    #: Identities known from elsewhere than the patient table (a patient row the reader rejected).
+    extra: dict[str, PatientIdentity] = field(default_factory=dict)
     _scrubbers: dict[str, PatientScrubber] = field(default_factory=dict)
     _name_words: pa.Table | None = None
 
@@ -342,7 +344,16 @@ class Identities:
         ids = table["patient_id"].to_pylist()
         return cls(table, {pid: i for i, pid in enumerate(ids) if pid is not None})
 
+    def add(self, patient_id: str, identity: PatientIdentity) -> None:
+        """Know one more patient (only if the patient table does not already)."""
+        if patient_id not in self._index:
+            self.extra[patient_id] = identity
+            self._scrubbers.pop(patient_id, None)
+            self._name_words = None
+
     def identity(self, patient_id: str) -> PatientIdentity | None:
+        if patient_id in self.extra:
+            return self.extra[patient_id]
         i = self._index.get(patient_id)
         if i is None:
             return None
@@ -376,6 +387,13 @@ class Identities:
                 flat = pc.list_flatten(words)
                 owner = pc.take(self.patient["patient_id"], pc.list_parent_indices(words))
                 parts.append(pa.table({"patient_id": owner, "word": flat}))
+            if self.extra:
+                pairs = [(pid, w) for pid, ident in self.extra.items()
+                         for name in (*ident.last_names, *ident.first_names, *ident.relatives,
+                                      ident.address or "")
+                         for w in _WORD_RE.findall(fold(name))]
+                parts.append(pa.table({"patient_id": pa.array([p for p, _ in pairs], pa.string()),
+                                       "word": pa.array([w for _, w in pairs], pa.string())}))
             t = pa.concat_tables(parts)
             keep = pc.and_(pc.greater_equal(pc.utf8_length(t["word"]), 2),
                            pc.invert(pc.is_in(t["word"], pa.array(sorted(PARTICLES)))))
@@ -471,12 +489,73 @@ IDENTIFYING_KEYS = frozenset(
     "name given family prefix telecom birthdate nom prenom prenoms nomnaissance nomdenaissance "
     "nomusage datenaissance datedenaissance ddn numsecu numerosecu nss insee matriculeins ins "
     "adresse adresse1 adresse2 ligneadresse cp codepostal ville commune tel telephone portable "
-    "mobile fixe mail courriel proches entourage contact contacts".split()
+    "mobile fixe mail courriel proches entourage contact contacts identifier identity "
+    "street zip town".split()
 )
 
 
 def field_key(name: str) -> str:
     return "".join(_WORD_RE.findall(fold(name)))
+
+
+#: Leaf field names (folded) of the vendor formats and the CDM, by the identity part they hold.
+_RECORD_LAST = frozenset("nom lastname familyname family nomusage nomdusage nomdenaissance "
+                         "nomnaissance birthname maidenname".split())
+_RECORD_FIRST = frozenset("prenom prenoms firstname givenname given".split())
+_RECORD_RELATIVES = frozenset("entourage relatives proches".split())
+_RECORD_ADDRESS = frozenset("adresse address street line rue".split())
+_RECORD_BIRTH = frozenset("datedenaissance datenaissance dob birthdate ddn".split())
+_DATE_FORMATS = (re.compile(r"^(?P<d>\d{1,2})/(?P<m>\d{1,2})/(?P<y>\d{4})$"),
+                 re.compile(r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})$"))
+
+
+def _parse_date(value: str) -> date | None:
+    for regex in _DATE_FORMATS:
+        m = regex.match(value.strip())
+        if m:
+            try:
+                return date(int(m["y"]), int(m["m"]), int(m["d"]))
+            except ValueError:
+                return None
+    return None
+
+
+def identity_from_record(record: object) -> PatientIdentity:
+    """The identity written in a raw patient record (csv-fr, jsonl or FHIR field names).
+
+    Used when the reader rejected a patient's row: their other rows still need scrubbing.
+    """
+    last: list[str] = []
+    first: list[str] = []
+    relatives: list[str] = []
+    address: list[str] = []
+    births: list[date] = []
+
+    def walk(node: object, path: tuple[str, ...]) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, (*path, field_key(str(k))))
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, path)
+        elif isinstance(node, str) and node.strip() and path:
+            leaf = path[-1]
+            if any(p in _RECORD_RELATIVES for p in path) or (
+                    "contact" in path and leaf == "text"):
+                relatives.extend(_split_names(node, ";"))
+            elif leaf in _RECORD_LAST:
+                last.append(node)
+            elif leaf in _RECORD_FIRST:
+                first.append(node)
+            elif leaf in _RECORD_ADDRESS:
+                address.append(node)
+            elif leaf in _RECORD_BIRTH and (d := _parse_date(node)) is not None:
+                births.append(d)
+
+    walk(record, ())
+    return PatientIdentity(last_names=tuple(last), first_names=tuple(first),
+                           relatives=tuple(relatives), birth_date=births[0] if births else None,
+                           address=address[0] if address else None)
 
 
 def identifying_values(record: object) -> list[str]:
@@ -551,13 +630,12 @@ def scrub_record_json(text: str | None, patient_id: str | None, identities: Iden
         record = json.loads(text)
     except ValueError:
         return scrub_text(text, patient_id, identities, counts)
-    # Names found in the record's own identifying fields (a rejected patient row has no patient
-    # table entry to scrub with); values with digits are dates or numbers, handled by patterns.
-    values = identifying_values(record)
-    extra = [v for v in values if not any(c.isdigit() for c in v)]
-    literals = [v for v in values if any(c.isdigit() for c in v)]
+    # The record's own identity (a rejected patient row has no patient-table entry to scrub
+    # with): names by their field, and values with digits (dates, numbers, street) literally.
+    literals = [v for v in identifying_values(record) if any(c.isdigit() for c in v)]
     base = identities.scrubber(patient_id) if identities is not None and patient_id else None
-    extra_scrubber = PatientScrubber(PatientIdentity(last_names=tuple(extra))) if extra else None
+    own = identity_from_record(record)
+    extra_scrubber = PatientScrubber(own) if own != PatientIdentity() else None
 
     def scrub_value(value: str) -> str:
         value = mask_literals(value, literals, counts)
