@@ -187,6 +187,37 @@ def withdraw(
 
 
 @app.command()
+def synth(
+    preset: str = typer.Option("demo", help="Network size: tiny, demo, primege or national."),
+    seed: int = typer.Option(42, help="Random seed; the same seed gives the same network."),
+    out: Path = typer.Option(..., help="Output folder (must not exist or be empty)."),
+) -> None:
+    """Generate a synthetic practice network: vendor exports, network.json and ground truth."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from p4dp.synth.generate import SynthError, generate
+    from p4dp.synth.presets import PRESETS
+
+    if preset not in PRESETS:
+        fail(f"préréglage inconnu « {preset} » / unknown preset; choisir parmi : "
+             f"{', '.join(PRESETS)}.")
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
+                  "{task.total}"), TimeElapsedColumn(), console=console) as bar:
+        tasks: dict[str, object] = {}
+
+        def on_progress(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = bar.add_task(step, total=total)
+            bar.update(tasks[step], completed=done, total=total)
+
+        try:
+            folder = generate(preset, seed, out, progress=on_progress)
+        except SynthError as e:
+            fail(str(e))
+    console.print(f"Réseau « {preset} » (graine {seed}) écrit dans [bold]{folder}[/]")
+
+
+@app.command()
 def demo(
     preset: str = typer.Option("demo", help="Synthetic network preset."),
     seed: int = typer.Option(42, help="Random seed."),
@@ -357,6 +388,8 @@ def indicators_run(
     role: str = typer.Option("researcher", "--as", help="Who asks: gp, intern, supervisor, "
                              "researcher, data_steward, ethics, epidemiologist, admin. A gp sees "
                              "exact values only for their own --practitioner scope."),
+    me: str = typer.Option(None, "--me", help="With --as gp: the requesting GP's own pseudonym "
+                           "(default: the --practitioner value; the API takes it from the login)."),
     as_json: bool = typer.Option(False, "--json", help="Print the payloads as JSON."),
 ) -> None:
     """Run indicators with disclosure control for the role given; print one payload each."""
@@ -388,7 +421,7 @@ def indicators_run(
                           age_at="today" if age_today else "event",
                           period=Period(day(date_from, "--from"), day(date_to, "--to")),
                           patient_id=patient)
-        requester = Requester(role, practitioner if role == "gp" else None)
+        requester = Requester(role, (me or practitioner) if role == "gp" else None)
         wh = open_warehouse(settings.warehouse)
         payloads = list(run_protected(wh, names or [], requester, scope, filters,
                                       Policy.from_settings(settings)))

@@ -1,0 +1,126 @@
+"""`generate`: write the network as vendor exports, network.json and the ground truth, atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from p4dp.synth.network import Network, build_network
+from p4dp.synth.presets import get_preset
+
+Progress = Callable[[str, int, int], None]
+
+
+class SynthError(Exception):
+    """A user-facing problem with the requested output (message in French and English)."""
+
+
+def _check_output(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise SynthError(f"{out} existe et n'est pas un dossier / exists and is not a folder: "
+                         "choisissez un autre --out.")
+    if out.is_dir() and any(out.iterdir()):
+        raise SynthError(f"le dossier {out} n'est pas vide / is not empty: choisissez un dossier "
+                         "neuf ou videz-le.")
+    parent = out.parent if out.parent != Path("") else Path(".")
+    probe = parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise SynthError(f"{probe} n'est pas un dossier / is not a folder: impossible d'y créer "
+                         f"{out}; choisissez un autre --out.")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise SynthError(f"impossible d'écrire dans {probe} / folder not writable: choisissez un "
+                         "--out dans un dossier où vous avez les droits d'écriture.")
+
+
+def practice_slices(network: Network) -> dict[str, dict[str, pa.Table]]:
+    """Each practice's staging tables (rows are grouped by practice in every table)."""
+    out: dict[str, dict[str, pa.Table]] = {s: {} for s in network.practices["source_id"].to_pylist()}
+    for name, t in network.tables.items():
+        src = t.column("source_id").to_numpy(zero_copy_only=False)
+        if len(src) == 0:
+            for s in out:
+                out[s][name] = t
+            continue
+        change = np.flatnonzero(src[1:] != src[:-1]) + 1
+        starts = np.r_[0, change]
+        stops = np.r_[change, len(src)]
+        found = {src[a]: (a, b) for a, b in zip(starts, stops)}
+        if len(found) != len(starts):
+            raise AssertionError(f"{name}: rows are not grouped by practice")
+        for s in out:
+            a, b = found.get(s, (0, 0))
+            out[s][name] = t.slice(a, b - a)
+    return out
+
+
+def network_json(network: Network) -> dict:
+    return {
+        "preset": network.preset,
+        "seed": network.seed,
+        "today": network.today.isoformat(),
+        "practices": [
+            {**{k: (v.isoformat() if isinstance(v, date) else v) for k, v in row.items()},
+             "export_folder": f"exports/{row['source_id']}"}
+            for row in network.practices.to_pylist()
+        ],
+        "ground_truth": sorted(f"ground_truth/{k}.parquet" for k in network.ground_truth),
+    }
+
+
+def generate(preset: str, seed: int, out: Path, *, today: date | None = None,
+             progress: Progress | None = None) -> Path:
+    """Build the network and write it to ``out`` (which must not exist or be empty):
+    ``exports/<source_id>/`` per practice, ``network.json``, ``ground_truth/*.parquet``.
+    Everything is written in a temporary sibling folder renamed at the end, so a failure leaves
+    nothing behind."""
+    get_preset(preset)  # fail early on an unknown preset
+    out = Path(out)
+    _check_output(out)
+    try:
+        from p4dp.synth.writers import write_export
+    except ImportError as e:  # pragma: no cover - only before the writers exist
+        raise SynthError(f"les écrivains d'export ne sont pas installés / export writers missing: {e}")
+    report = progress or (lambda step, done, total: None)
+    report("réseau", 0, 1)
+    network = build_network(preset, seed, today=today)
+    report("réseau", 1, 1)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    except OSError as e:
+        raise SynthError(f"impossible de créer {out} / cannot create the folder: {e}. Choisissez "
+                         "un --out dans un dossier où vous avez les droits d'écriture.") from e
+    try:
+        slices = practice_slices(network)
+        fmts = dict(zip(network.practices["source_id"].to_pylist(),
+                        network.practices["vendor_format"].to_pylist()))
+        total = len(slices)
+        for i, (source_id, tables) in enumerate(slices.items()):
+            folder = tmp / "exports" / source_id
+            folder.mkdir(parents=True)
+            write_export(fmts[source_id], tables, folder)
+            report("exports", i + 1, total)
+        gt = tmp / "ground_truth"
+        gt.mkdir()
+        for name, t in network.ground_truth.items():
+            pq.write_table(t, gt / f"{name}.parquet")
+        (tmp / "network.json").write_text(json.dumps(network_json(network), ensure_ascii=False,
+                                                     indent=2), encoding="utf-8")
+        if out.is_dir():
+            out.rmdir()  # empty (checked above); rename needs the target gone
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
