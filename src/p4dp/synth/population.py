@@ -268,11 +268,19 @@ def build_practitioners(practices: Practices, rng: np.random.Generator, today: d
     codes = np.where(is_intern, 0.5, np.where(coder, 0.7, 0.03))
     rpps = C.join("10", pc.utf8_lpad(C.fmt_number(rng.integers(0, 10**9, n), 0), width=9,
                                      padding="0"))
+    supervisor = np.concatenate([np.full(n_gp, -1), pairs_sup])
+    # Group rows by practice (GPs first) so each practice's export is a contiguous slice.
+    order = np.lexsort((is_intern, practice))
+    new_index = np.empty(n, dtype=np.int64)
+    new_index[order] = np.arange(n)
+    supervisor = np.where(supervisor >= 0, new_index[np.clip(supervisor, 0, None)], -1)[order]
+    o = pa.array(order)
     return Practitioners(
-        practice=practice, local_id=local, sex=sex, birth_year=birth_year, is_intern=is_intern,
-        supervisor=np.concatenate([np.full(n_gp, -1), pairs_sup]),
-        semester_start=np.concatenate([np.full(n_gp, -1), pairs_sem]),
-        codes_problems=codes, last_name=last, first_name=first, rpps=rpps,
+        practice=practice[order], local_id=local.take(o), sex=sex[order],
+        birth_year=birth_year[order], is_intern=is_intern[order], supervisor=supervisor,
+        semester_start=np.concatenate([np.full(n_gp, -1), pairs_sem])[order],
+        codes_problems=codes[order], last_name=last.take(o), first_name=first.take(o),
+        rpps=rpps.take(o),
     )
 
 
