@@ -67,7 +67,8 @@ def test_cli_run_protects_small_cells_for_a_researcher(cli_wh):
 def test_cli_run_gives_a_gp_exact_values_for_their_own_patients(cli_wh):
     p = run_json("general_consultations", "--practitioner", "arm_g2", "--as", "gp")
     assert p["rows"] == [[4, 2]]
-    other = run_json("general_consultations", "--practitioner", "arm_g1", "--as", "gp")
+    other = run_json("general_consultations", "--practitioner", "arm_g1", "--as", "gp",
+                     "--me", "arm_g2")
     assert other["disclosure"]["applied"] is True
     assert other["rows"] == [[40, 15]]  # 36 and 12, rounded up to 5
 
