@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import pyarrow as pa
+from rapidfuzz import fuzz, process
 import pyarrow.compute as pc
 
 from p4dp.terminology._text import as_label_array
@@ -92,8 +93,6 @@ class AliasScanner:
         return found
 
     def correct(self, words: list[str]) -> list[tuple[Any, str]]:
-        from rapidfuzz import fuzz, process
-
         out = []
         for w in words:
             if len(w) < self.min_fuzzy_length or not w.isalpha() or w in self.noise:

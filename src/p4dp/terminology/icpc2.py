@@ -26,6 +26,7 @@ from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
+from rapidfuzz import fuzz, process
 
 from p4dp.terminology import data_path
 from p4dp.terminology._text import normalise
@@ -364,8 +365,6 @@ def _correct(ix: _Index, word: str) -> str | None:
         return word
     if len(word) < 4:
         return None
-    from rapidfuzz import fuzz, process
-
     best = process.extractOne(word, ix.vocab, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF)
     return best[0] if best else None
 

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 import pyarrow as pa
+from rapidfuzz import fuzz, process
 
 from p4dp.terminology import data_path
 from p4dp.terminology._labels import LabelMatcher
@@ -148,8 +149,6 @@ def _match_one(label: str) -> tuple[str | None, list[str], bool]:
         else:
             w = words[i]
             if len(w) >= _FUZZY_MIN_LENGTH and w.isalpha() and w not in _NOISE:
-                from rapidfuzz import fuzz, process
-
                 best = process.extractOne(w, fuzzy, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN_RATIO)
                 if best:
                     product, vals = lex[best[0]]
