@@ -109,17 +109,27 @@ def ili_expected(py: PatientYears, pat: Patients, today_day: int) -> tuple[np.nd
     return lam, weekly
 
 
-def build_encounters(pat: Patients, prac: Practitioners, target: int, rng: np.random.Generator,
-                     today_day: int) -> tuple[Encounters, PatientYears]:
-    py = patient_years(pat)
-    sex = pat.sex[py.patient]
+def _regular_rate(py: PatientYears, pat: Patients) -> np.ndarray:
     mid = (py.start + py.stop) // 2
     frac = (py.stop - py.start) / 365.25
-    lam = _base_rate(py.age, sex) * condition_multiplier(pat, py.patient, mid) * frac
+    return _base_rate(py.age, pat.sex[py.patient]) * condition_multiplier(pat, py.patient, mid) * frac
 
+
+def rate_scale(pat: Patients, target: int, today_day: int) -> float:
+    """Factor that brings the expected number of encounters of the whole network to ``target``
+    (ILI consultations included): the rates above fix the shape, the preset the level."""
+    py = patient_years(pat)
+    ili_lam, _ = ili_expected(py, pat, today_day)
+    regular = _regular_rate(py, pat).sum()
+    return max(target - ili_lam.sum(), 0.0) / max(regular, 1e-9)
+
+
+def build_encounters(pat: Patients, prac: Practitioners, scale: float, rng: np.random.Generator,
+                     today_day: int) -> tuple[Encounters, PatientYears]:
+    """Encounters of ``pat`` (a whole network or one practice's patients, indices local to it)."""
+    py = patient_years(pat)
+    lam = _regular_rate(py, pat) * scale
     ili_lam, weekly = ili_expected(py, pat, today_day)
-    regular_target = max(target - ili_lam.sum(), 0.0)
-    lam *= regular_target / max(lam.sum(), 1e-9)
     n_reg = rng.poisson(lam)
     row = np.repeat(np.arange(len(lam)), n_reg)
     span = py.stop[row] - py.start[row]
@@ -152,8 +162,8 @@ def build_encounters(pat: Patients, prac: Practitioners, target: int, rng: np.ra
     # Practitioner: the declared GP most of the time, else any GP of the practice.
     gp_ids = np.flatnonzero(~prac.is_intern)
     gp_practice = prac.practice[gp_ids]
-    first_gp = np.searchsorted(gp_practice, np.arange(practice.max() + 1))
-    n_gp = np.bincount(gp_practice, minlength=practice.max() + 1)
+    first_gp = np.searchsorted(gp_practice, np.arange(prac.practice.max() + 1))
+    n_gp = np.bincount(gp_practice, minlength=prac.practice.max() + 1)
     any_gp = gp_ids[first_gp[practice] + (rng.random(n) * n_gp[practice]).astype(np.int64)]
     own = pat.gp[patient]
     practitioner = np.where((own >= 0) & (rng.random(n) < OWN_GP_SHARE), own, any_gp)

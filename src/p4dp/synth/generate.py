@@ -14,7 +14,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from p4dp.synth.network import Network, build_network
+from p4dp.synth.network import (
+    GROUND_TRUTH_SCHEMAS,
+    Network,
+    iter_practices,
+    network_context,
+    practices_table,
+)
 from p4dp.synth.presets import get_preset
 
 Progress = Callable[[str, int, int], None]
@@ -65,16 +71,22 @@ def practice_slices(network: Network) -> dict[str, dict[str, pa.Table]]:
 
 
 def network_json(network: Network) -> dict:
+    return network_json_from(network.preset, network.seed, network.today, network.practices)
+
+
+def network_json_from(preset: str, seed: int, today: date, practices: pa.Table) -> dict:
+    """The content of ``network.json``: the practices (the agents' configuration) and where
+    their exports and the ground truth are."""
     return {
-        "preset": network.preset,
-        "seed": network.seed,
-        "today": network.today.isoformat(),
+        "preset": preset,
+        "seed": seed,
+        "today": today.isoformat(),
         "practices": [
             {**{k: (v.isoformat() if isinstance(v, date) else v) for k, v in row.items()},
              "export_folder": f"exports/{row['source_id']}"}
-            for row in network.practices.to_pylist()
+            for row in practices.to_pylist()
         ],
-        "ground_truth": sorted(f"ground_truth/{k}.parquet" for k in network.ground_truth),
+        "ground_truth": sorted(f"ground_truth/{k}.parquet" for k in GROUND_TRUTH_SCHEMAS),
     }
 
 
@@ -92,9 +104,6 @@ def generate(preset: str, seed: int, out: Path, *, today: date | None = None,
     except ImportError as e:  # pragma: no cover - only before the writers exist
         raise SynthError(f"les écrivains d'export ne sont pas installés / export writers missing: {e}")
     report = progress or (lambda step, done, total: None)
-    report("réseau", 0, 1)
-    network = build_network(preset, seed, today=today)
-    report("réseau", 1, 1)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
@@ -102,21 +111,31 @@ def generate(preset: str, seed: int, out: Path, *, today: date | None = None,
         raise SynthError(f"impossible de créer {out} / cannot create the folder: {e}. Choisissez "
                          "un --out dans un dossier où vous avez les droits d'écriture.") from e
     try:
-        slices = practice_slices(network)
-        fmts = dict(zip(network.practices["source_id"].to_pylist(),
-                        network.practices["vendor_format"].to_pylist()))
-        total = len(slices)
-        for i, (source_id, tables) in enumerate(slices.items()):
-            folder = tmp / "exports" / source_id
-            folder.mkdir(parents=True)
-            write_export(fmts[source_id], tables, folder)
-            report("exports", i + 1, total)
+        report("population", 0, 1)
+        ctx = network_context(preset, seed, today)
+        report("population", 1, 1)
+        practices = practices_table(ctx)
+        fmts = dict(zip(practices["source_id"].to_pylist(), practices["vendor_format"].to_pylist()))
         gt = tmp / "ground_truth"
         gt.mkdir()
-        for name, t in network.ground_truth.items():
-            pq.write_table(t, gt / f"{name}.parquet")
-        (tmp / "network.json").write_text(json.dumps(network_json(network), ensure_ascii=False,
-                                                     indent=2), encoding="utf-8")
+        writers = {name: pq.ParquetWriter(gt / f"{name}.parquet", schema)
+                   for name, schema in GROUND_TRUTH_SCHEMAS.items()}
+        try:
+            # Practice by practice: memory is bounded by the largest practice (national preset).
+            total = len(fmts)
+            for k, (source_id, tables, truth) in enumerate(iter_practices(ctx)):
+                folder = tmp / "exports" / source_id
+                folder.mkdir(parents=True)
+                write_export(fmts[source_id], tables, folder)
+                for name, t in truth.items():
+                    writers[name].write_table(t)
+                report("exports", k + 1, total)
+        finally:
+            for w in writers.values():
+                w.close()
+        meta = network_json_from(preset, seed, ctx.today, practices)
+        (tmp / "network.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2),
+                                          encoding="utf-8")
         if out.is_dir():
             out.rmdir()  # empty (checked above); rename needs the target gone
         os.replace(tmp, out)

@@ -15,7 +15,7 @@ from p4dp.synth import _columns as C
 from p4dp.synth import dirt
 from p4dp.synth.biometrics import KIND, UNITS, build_biometrics
 from p4dp.synth.encounters import KINDS as ENCOUNTER_KINDS
-from p4dp.synth.encounters import build_encounters
+from p4dp.synth.encounters import build_encounters, rate_scale
 from p4dp.synth.identity import IDENTITY_IN_ANTECEDENT_SHARE, IDENTITY_IN_PROBLEM_SHARE, inject
 from p4dp.synth.labs import build_labs
 from p4dp.synth.population import build_patients, build_practices, build_practitioners
@@ -56,10 +56,6 @@ class Network:
     tables: dict[str, pa.Table]
     ground_truth: dict[str, pa.Table]
     practices: pa.Table
-
-
-def _rng(seed: int, stream: int) -> np.random.Generator:
-    return np.random.default_rng([seed, stream])
 
 
 def _local_ids(practice: np.ndarray, prefix: str) -> pa.Array:
@@ -104,18 +100,85 @@ def _with_duplicates(t: pa.Table, rng: np.random.Generator) -> tuple[pa.Table, n
     return t.take(pa.array(order)), dup
 
 
-def build_network(preset: str, seed: int, *, today: date | None = None) -> Network:
-    """Build the synthetic network of ``preset`` (tiny, demo, primege, national), deterministic
-    for ``seed`` and ``today`` (default: the current date)."""
+@dataclass
+class _Context:
+    """Network-wide objects shared by every practice's build."""
+
+    preset: str
+    seed: int
+    today: date
+    practices: object
+    prac: object
+    pat: object
+    scale: float
+    pool: object
+    patient_start: np.ndarray
+
+
+def _rng(seed: int, stream: int, practice: int = -1) -> np.random.Generator:
+    return np.random.default_rng([seed, stream] if practice < 0 else [seed, stream, practice])
+
+
+def network_context(preset: str, seed: int, today: date | None = None) -> _Context:
+    """Practices, practitioners and patients of the whole network, and the rate scale."""
     p = get_preset(preset)
     today = today or date.today()
-    t = C.day(today)
     practices = build_practices(p, _rng(seed, 1), today)
     prac = build_practitioners(practices, _rng(seed, 2), today)
     pat = build_patients(practices, prac, _rng(seed, 3), today)
-    enc, py = build_encounters(pat, prac, p.encounters, _rng(seed, 4), t)
-    pool = build_pool(seed)
-    prob = build_problems(enc, pat, prac, pool, _rng(seed, 5))
+    scale = rate_scale(pat, p.encounters, C.day(today))
+    starts = np.r_[0, np.cumsum(practices.n_patients)]
+    return _Context(preset, seed, today, practices, prac, pat, scale, build_pool(seed), starts)
+
+
+def iter_practices(ctx: _Context):
+    """Yield ``(source_id, tables, ground_truth)`` practice by practice: memory stays bounded
+    by the largest practice, whatever the network's size."""
+    for i in range(len(ctx.practices)):
+        yield (ctx.practices.source_id[i],) + build_practice(ctx, i)
+
+
+def build_network(preset: str, seed: int, *, today: date | None = None) -> Network:
+    """Build the synthetic network of ``preset`` (tiny, demo, primege, national), deterministic
+    for ``seed`` and ``today`` (default: the current date)."""
+    ctx = network_context(preset, seed, today)
+    tables: dict[str, list[pa.Table]] = {}
+    truth: dict[str, list[pa.Table]] = {}
+    for _, t, g in iter_practices(ctx):
+        for k, v in t.items():
+            tables.setdefault(k, []).append(v)
+        for k, v in g.items():
+            truth.setdefault(k, []).append(v)
+    return Network(ctx.preset, seed, ctx.today,
+                   {k: pa.concat_tables(v) for k, v in tables.items()},
+                   {k: pa.concat_tables(v) for k, v in truth.items()},
+                   practices_table(ctx))
+
+
+def practices_table(ctx: _Context) -> pa.Table:
+    practices = ctx.practices
+    return pa.table({
+        "source_id": pa.array(practices.source_id, pa.string()),
+        "practice_id": pa.array(practices.practice_id, pa.string()),
+        "vendor_format": pa.array(practices.vendor_format),
+        "region_code": pa.array(practices.region_code),
+        "departement_code": pa.array(practices.departement_code),
+        "export_start": C.to_date32(practices.export_start),
+        "export_end": C.to_date32(practices.export_end),
+    }, schema=PRACTICES_SCHEMA)
+
+
+def build_practice(ctx: _Context, i: int) -> tuple[dict[str, pa.Table], dict[str, pa.Table]]:
+    """Staging tables and ground truth of practice ``i``."""
+    seed, today = ctx.seed, ctx.today
+    t = C.day(today)
+    practices = ctx.practices
+    prac = prac_all = ctx.prac
+    pat = ctx.pat.slice(int(ctx.patient_start[i]), int(ctx.patient_start[i + 1]))
+    pool = ctx.pool
+    enc, py = build_encounters(pat, prac_all, ctx.scale, _rng(seed, 4, i), t)
+    prob = build_problems(enc, pat, prac_all, pool, _rng(seed, 5, i))
+    prac_sel = np.flatnonzero(prac_all.practice == i)
 
     src = pa.array(practices.source_id, pa.string())
     fmt_ok = np.array([f != "csv-fr" for f in practices.vendor_format])
@@ -124,11 +187,13 @@ def build_network(preset: str, seed: int, *, today: date | None = None) -> Netwo
     # Identifiers written into free text (result field of problems, antecedent texts).
     prob_patient = enc.patient[prob.encounter]
     prob.text["result"], prob_tokens = inject(prob.text["result"], prob_patient, pat,
-                                              IDENTITY_IN_PROBLEM_SHARE, _rng(seed, 6))
+                                              IDENTITY_IN_PROBLEM_SHARE, _rng(seed, 6, i))
 
     # Biometrics, with the seed's four bad child readings and injected errors.
-    bio = build_biometrics(enc, pat, _rng(seed, 7))
-    bio, seed_rows = _add_seed_readings(bio, enc, pat, _rng(seed, 8))
+    bio = build_biometrics(enc, pat, _rng(seed, 7, i))
+    seed_rows: list = []
+    if i == 0:  # once per network, so that injected error rates stay as documented
+        bio, seed_rows = _add_seed_readings(bio, enc, pat, _rng(seed, 8, i))
     bio["raw_value"] = np.full(len(bio["value"]), None, dtype=object)
     touched = np.zeros(len(bio["value"]), bool)
     bio_rows_seed = np.array([r for r, _, _ in seed_rows], dtype=np.int64)
@@ -140,19 +205,19 @@ def build_network(preset: str, seed: int, *, today: date | None = None) -> Netwo
                     None if clean is None else np.array([clean]))
     bio_age = (bio["date"] - pat.birth[bio["patient"]]) / 365.25
     dirt.dirty_biometrics(bio, bio_age, pat.birth[bio["patient"]],
-                          fmt_ok[pat.practice[bio["patient"]]], t, _rng(seed, 9), log, touched)
+                          fmt_ok[pat.practice[bio["patient"]]], t, _rng(seed, 9, i), log, touched)
 
-    lab = build_labs(pat, py, _rng(seed, 10))
+    lab = build_labs(pat, py, _rng(seed, 10, i))
     lab["raw_value"] = np.full(len(lab["date"]), None, dtype=object)
     dirt.dirty_labs(lab, pat.birth[lab["patient"]], fmt_ok[pat.practice[lab["patient"]]], t,
-                    _rng(seed, 11), log)
-    vac = build_vaccinations(pat, _rng(seed, 12), today)
-    dirt.dirty_vaccinations(vac, pat.birth[vac["patient"]], t, _rng(seed, 13), log)
-    rx = build_prescriptions(enc, pat, prob, pool, _rng(seed, 14))
-    ant = build_antecedents(pat, pool, _rng(seed, 15), today)
+                    _rng(seed, 11, i), log)
+    vac = build_vaccinations(pat, _rng(seed, 12, i), today)
+    dirt.dirty_vaccinations(vac, pat.birth[vac["patient"]], t, _rng(seed, 13, i), log)
+    rx = build_prescriptions(enc, pat, prob, pool, _rng(seed, 14, i))
+    ant = build_antecedents(pat, pool, _rng(seed, 15, i), today)
     ant["text"], ant_tokens = inject(ant["text"], ant["patient"], pat,
-                                     IDENTITY_IN_ANTECEDENT_SHARE, _rng(seed, 16))
-    hist = build_history(pat, _rng(seed, 17), today)
+                                     IDENTITY_IN_ANTECEDENT_SHARE, _rng(seed, 16, i))
+    hist = build_history(pat, _rng(seed, 17, i), today)
 
     # ---- staging tables
     pat_ids = pat.local_id
@@ -160,20 +225,25 @@ def build_network(preset: str, seed: int, *, today: date | None = None) -> Netwo
     practice_ids = pa.array(practices.practice_id, pa.string())
     tables: dict[str, pa.Table] = {}
     tables["practice"] = _make("practice", {
-        "source_id": src, "practice_id": practice_ids, "name": pa.array(practices.name),
-        "region_code": pa.array(practices.region_code),
-        "departement_code": pa.array(practices.departement_code),
-        "kind": pa.array(practices.kind), "vendor_format": pa.array(practices.vendor_format),
-    }, len(practices))
-    pp = pa.array(prac.practice)
+        "source_id": src[i:i + 1], "practice_id": practice_ids[i:i + 1],
+        "name": pa.array(practices.name[i:i + 1]),
+        "region_code": pa.array(practices.region_code[i:i + 1]),
+        "departement_code": pa.array(practices.departement_code[i:i + 1]),
+        "kind": pa.array(practices.kind[i:i + 1]),
+        "vendor_format": pa.array(practices.vendor_format[i:i + 1]),
+    }, 1)
+    ps = pa.array(prac_sel)
     tables["practitioner"] = _make("practitioner", {
-        "source_id": src.take(pp), "practitioner_id": prac_ids, "practice_id": practice_ids.take(pp),
-        "sex": C.take(["F", "M"], prac.sex), "birth_year": prac.birth_year,
-        "role": C.take(["gp", "intern"], prac.is_intern.astype(np.int64)),
-        "supervisor_id": _opt(prac.supervisor, prac_ids),
-        "participation": pa.array(["active"] * len(prac)), "last_name": prac.last_name,
-        "first_name": prac.first_name, "rpps": prac.rpps,
-    }, len(prac))
+        "source_id": src.take(pa.array(prac.practice[prac_sel])),
+        "practitioner_id": prac_ids.take(ps),
+        "practice_id": practice_ids.take(pa.array(prac.practice[prac_sel])),
+        "sex": C.take(["F", "M"], prac.sex[prac_sel]), "birth_year": prac.birth_year[prac_sel],
+        "role": C.take(["gp", "intern"], prac.is_intern[prac_sel].astype(np.int64)),
+        "supervisor_id": _opt(prac.supervisor[prac_sel], prac_ids),
+        "participation": pa.array(["active"] * len(prac_sel)),
+        "last_name": prac.last_name.take(ps), "first_name": prac.first_name.take(ps),
+        "rpps": prac.rpps.take(ps),
+    }, len(prac_sel))
     ppat = pa.array(pat.practice)
     dead = pat.death >= 0
     tables["patient"] = _make("patient", {
@@ -290,7 +360,7 @@ def build_network(preset: str, seed: int, *, today: date | None = None) -> Netwo
             "row_key": ids_.take(r), "column": pa.array([column] * len(rows), pa.string()),
             "kind": pa.array([kind] * len(rows)), "raw_value": raw, "clean_value": clean,
         }, schema=GROUND_TRUTH_SCHEMAS["errors"]))
-    dup_rng = _rng(seed, 18)
+    dup_rng = _rng(seed, 18, i)
     key_col = {t_.name: t_.primary_key[0] for t_ in CLINICAL_TABLES}
     for name in dirt.DUPLICATE_TABLES:
         tables[name], dup = _with_duplicates(tables[name], dup_rng)
@@ -335,17 +405,7 @@ def build_network(preset: str, seed: int, *, today: date | None = None) -> Netwo
         }, schema=GROUND_TRUTH_SCHEMAS["identity_tokens"]))
     tokens = pa.concat_tables(tok_parts)
 
-    meta = pa.table({
-        "source_id": src, "practice_id": practice_ids,
-        "vendor_format": pa.array(practices.vendor_format),
-        "region_code": pa.array(practices.region_code),
-        "departement_code": pa.array(practices.departement_code),
-        "export_start": C.to_date32(practices.export_start),
-        "export_end": C.to_date32(practices.export_end),
-    }, schema=PRACTICES_SCHEMA)
-    return Network(preset, seed, today, tables,
-                   {"problem_codes": problem_codes, "errors": errors, "identity_tokens": tokens},
-                   meta)
+    return tables, {"problem_codes": problem_codes, "errors": errors, "identity_tokens": tokens}
 
 
 def _add_seed_readings(bio: dict, enc, pat, rng) -> tuple[dict, list[tuple[int, str, float | None]]]:

@@ -5,7 +5,7 @@ Everything is drawn column-wise with NumPy; strings are assembled as Arrow array
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 
 import numpy as np
@@ -126,6 +126,14 @@ class Patients:
 
     def __len__(self) -> int:
         return len(self.practice)
+
+    def slice(self, start: int, stop: int) -> "Patients":
+        """Patients ``start:stop`` (one practice), as a Patients of their own."""
+        out = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            out[f.name] = v if f.name == "conditions" else v[start:stop]
+        return Patients(**out)
 
 
 NO_ONSET = np.iinfo(np.int32).max
