@@ -267,6 +267,7 @@ _W_PREFIX = 0.75
 # Score bands (0–100) so that the kinds of match always rank in this order.
 _S_CODE, _S_TITLE_EXACT, _S_SYNONYM_EXACT, _S_CODE_PREFIX, _S_WORDS, _S_FUZZY = 100, 99, 98, 90, 85, 60
 _FUZZY_CUTOFF = 80  # rapidfuzz ratio (0–100) under which a word is not corrected (1 typo in 5–6 letters)
+_MAX_QUERY_CHARS = 200  # a picker query is a few words; anything longer is cut, not searched whole
 _PROCESS_OTHER_CHAPTER_PENALTY = 0.5  # "vaccination" lists A44 before B44 … Z44
 
 
@@ -413,6 +414,7 @@ def search(query: str, limit: int = 20) -> list[SearchHit]:
     """
     if limit <= 0 or not isinstance(query, str):
         return []
+    query = query[:_MAX_QUERY_CHARS]
     ix = _index()
     if query.strip() == NO_CODE:
         return [SearchHit(NO_CODE, NO_CODE_TITLE_FR, _S_CODE, "code")]
@@ -449,7 +451,7 @@ def search(query: str, limit: int = 20) -> list[SearchHit]:
     if norm in _NO_CODE_QUERIES:
         best[-1] = SearchHit(NO_CODE, NO_CODE_TITLE_FR, _S_CODE, "code")
 
-    words = [w for w in norm.split() if w not in _STOPWORDS]
+    words = list(dict.fromkeys(w for w in norm.split() if w not in _STOPWORDS))
     if len(compact) > 1 and words:
         found = _word_search(ix, words, 1.0, "mots: " + " ".join(words), offer)
         if not found and not best:
