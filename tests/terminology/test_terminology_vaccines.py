@@ -137,3 +137,23 @@ def test_arrow_input_keeps_order_length_and_nulls():
 def test_every_product_valence_is_in_the_notation():
     for vals in vaccines.products()["valences"].to_pylist():
         assert vals and set(vals) <= set(vaccines.VALENCES)
+
+
+@pytest.mark.parametrize(("label", "product", "valences"), [
+    ("Repevax (dTcaP)", "REPEVAX", DTCAP_BOOSTER),
+    ("zona shingrix", "SHINGRIX", ["zona"]),
+    ("Fièvre jaune - Stamaril", "STAMARIL", ["fièvre jaune"]),
+    ("covid pfizer", "COMIRNATY", ["COVID-19"]),
+    ("REVAXIS + grippe", None, DTP_BOOSTER + ["grippe"]),
+])
+def test_product_is_kept_only_when_the_label_names_nothing_beyond_it(label, product, valences):
+    row = vaccines.normalise_labels([label]).to_pylist()[0]
+    assert (row["product"], row["valences"]) == (product, valences)
+
+
+@pytest.mark.parametrize(("label", "valences"), [
+    ("DTPCa", DTCAP_FULL), ("dTPca", DTCAP_BOOSTER), ("dTca", ["d", "T", "ca"]),
+    ("D.T.P.", DTP_BOOSTER), ("Vaccin DTPolio", DTP_BOOSTER),
+])
+def test_notation_in_either_order_and_with_punctuation(label, valences):
+    assert vaccines.normalise_labels([label]).to_pylist()[0]["valences"] == valences

@@ -52,7 +52,7 @@ _NOISE = frozenset("vaccin vaccination vaccine rappel injection inj dose doses a
                    "adulte enfant nourrisson booster primo".split())
 
 # Mixed-case French notation (`dTcaP`, `DTCaP-Hib`, `dTP`): read exactly as written.
-_NOTATION = re.compile(r"^(?P<d>[Dd])T(?P<c>[Cc]a)?(?P<p>P)?$")
+_NOTATION = re.compile(r"^(?P<d>[Dd])T(?:(?P<c1>[Cc]a)(?P<p1>P)?|(?P<p2>P)(?P<c2>[Cc]a)?)?$")
 
 _SCHEMA = pa.schema([("product", pa.string()), ("valences", pa.list_(pa.string())),
                      ("matched", pa.bool_())])
@@ -111,6 +111,11 @@ def _lexicon() -> tuple[dict[str, tuple[str | None, tuple[str, ...]]], int, dict
     return lex, max_words, fuzzy
 
 
+@lru_cache(maxsize=1)
+def _product_valences() -> dict[str, list[str]]:
+    return dict(zip(products()["product"].to_pylist(), products()["valences"].to_pylist()))
+
+
 def _sorted(valences) -> list[str]:
     return sorted(set(valences), key=_ORDER.__getitem__)
 
@@ -118,7 +123,7 @@ def _sorted(valences) -> list[str]:
 def _match_one(label: str) -> tuple[str | None, list[str], bool]:
     lex, max_words, fuzzy = _lexicon()
     products_found: list[str] = []
-    shorthand = False
+    shorthand_valences: set[str] = set()  # valences named without a product
     valences: list[str] = []
 
     # Mixed-case notation first, on the raw words (case is lost by `normalise`).
@@ -126,8 +131,10 @@ def _match_one(label: str) -> tuple[str | None, list[str], bool]:
     for w in raw_words:
         m = _NOTATION.match(w)
         if m and not (w.isupper() or w.islower()):
-            valences += [m["d"], "T"] + ([m["c"]] if m["c"] else []) + (["P"] if m["p"] else [])
-            shorthand = True
+            pertussis = m["c1"] or m["c2"]
+            valences += [m["d"], "T"] + ([pertussis] if pertussis else []) + (
+                ["P"] if m["p1"] or m["p2"] else [])
+            shorthand_valences.update(valences)
 
     words = normalise(label).split()
     i = 0
@@ -143,7 +150,7 @@ def _match_one(label: str) -> tuple[str | None, list[str], bool]:
                 if product:
                     products_found.append(product)
                 else:
-                    shorthand = True
+                    shorthand_valences.update(vals)
                 i += n
                 break
         else:
@@ -156,8 +163,12 @@ def _match_one(label: str) -> tuple[str | None, list[str], bool]:
                     products_found.append(product)
             i += 1
 
+    # A product is named only when the label names exactly one and nothing beyond it: "covid
+    # pfizer" and "Repevax (dTcaP)" keep their product, "3 covid et dtp à 25 ans" has none.
     distinct = list(dict.fromkeys(products_found))
-    product = distinct[0] if len(distinct) == 1 and not shorthand else None
+    product = None
+    if len(distinct) == 1 and shorthand_valences <= set(_product_valences()[distinct[0]]):
+        product = distinct[0]
     return product, _sorted(valences), bool(valences)
 
 
