@@ -98,3 +98,29 @@ def test_json_record_loses_identifying_fields_and_its_names_elsewhere():
                          "note": "Anouk Zerbib, tel 06 01 02 03 04", "poids": "1m48"})
     out = json.loads(scrub_record_json(record, None, None))
     assert out == {"note": "[PRENOM] [NOM], tel [TEL]", "poids": "1m48"}
+
+
+PATTERN_TEXTS = [
+    "rappeler au 06 12 34 56 78", "tel 0612345678", "+33 6 12 34 56 78", "04-93-12-34-56",
+    "NIR 2 56 03 75 112 345 67", "ss 1 84 02 2A 012 345", "jean.dupont42@orange.fr",
+    "né le 3 avril 1950", "DDN 12/3/56", "1956-03-12", "12031956", "12 mars 56",
+]
+
+
+def test_prefilter_lets_through_every_text_with_a_pattern_and_skips_plain_text():
+    from p4dp.privacy.scrub import candidate_rows
+
+    plain = ["toux grasse", "DOLIPRANE 1000 mg 1 cp x3/j", "TA 13/8", "HbA1c 7,1 %", None]
+    texts = pa.array(PATTERN_TEXTS + plain)
+    rows = candidate_rows(texts, pa.array(["1"] * len(texts)), None).tolist()
+    assert rows == list(range(len(PATTERN_TEXTS)))
+    birth = PatientIdentity(birth_date=date(1956, 3, 12))
+    for text in PATTERN_TEXTS[-4:]:
+        assert "[DATE_NAISSANCE]" in PatientScrubber(birth).scrub(text) or \
+            "[DATE_NAISSANCE]" in scrub_patterns(text), text
+
+
+def test_birth_date_written_as_first_of_the_month():
+    first = PatientIdentity(birth_date=date(1956, 3, 1))
+    assert scrub("anniversaire le 1er mars 1956", first) == "anniversaire le [DATE_NAISSANCE]"
+    assert scrub("vu le 1er mars 2024", first) == "vu le 1er mars 2024"

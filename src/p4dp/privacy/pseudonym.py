@@ -54,10 +54,8 @@ class _Hasher:
             raise ValueError(f"clé de {len(key)} octets : {KEY_BYTES} attendus")
         self._base = hmac.HMAC(key, hashes.SHA256())
 
-    def hex(self, message: bytes) -> str:
-        h = self._base.copy()
-        h.update(message)
-        return h.finalize().hex()
+    def copy(self) -> hmac.HMAC:
+        return self._base.copy()
 
 
 def _as_string_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -77,9 +75,13 @@ def hash_unique(
     """
     values = _as_string_array(values)
     encoded = pc.dictionary_encode(values)
-    hasher = _Hasher(key)
-    digests = [hasher.hex((prefix + v).encode("utf-8"))[:n_hex]
-               for v in encoded.dictionary.to_pylist()]
+    new = _Hasher(key).copy  # the keyed state is prepared once; this loop is the hot path
+    macs = []
+    for v in encoded.dictionary.to_pylist():
+        h = new()
+        h.update((prefix + v).encode("utf-8"))
+        macs.append(h.finalize())
+    digests = [m.hex()[:n_hex] for m in macs]
     return pc.take(pa.array(digests, pa.string()), encoded.indices)
 
 
