@@ -23,9 +23,9 @@ HBA1C_PATIENT_MEAN = (7.1, 0.8)
 HBA1C_MMOL_SHARE = 0.25
 #: Yearly "bilan" (lipids, creatinine/eGFR, glucose …): most patients with a cardiovascular risk
 #: condition, fewer otherwise.
-P_PANEL_RISK = 0.8
-P_PANEL_OVER_50 = 0.35
-P_PANEL_ADULT = 0.12
+P_PANEL_RISK = 0.6
+P_PANEL_OVER_50 = 0.25
+P_PANEL_ADULT = 0.08
 P_TSH_EXTRA = 0.12
 P_HB_EXTRA = 0.3
 P_CRP_EXTRA = 0.1

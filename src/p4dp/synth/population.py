@@ -308,7 +308,7 @@ def _nir(rng, sex, birth, dep_res: list[str]) -> pa.Array:
     commune = rng.integers(1, 990, n)
     order = rng.integers(1, 1000, n)
     sexd = np.where(sex == 1, 1, 2)
-    num = (sexd * 10**12 + yy * 10**10 + mm * 10**8 + dep_num * 10**5 + commune * 10**3 + order)
+    num = (sexd * 10**12 + yy * 10**10 + mm * 10**8 + dep_num * 10**6 + commune * 10**3 + order)
     key = 97 - num % 97
     dep_s = pa.array(dep.astype(str))
     body = C.join(C.fmt_number(sexd, 0), pc.utf8_lpad(C.fmt_number(yy, 0), width=2, padding="0"),
