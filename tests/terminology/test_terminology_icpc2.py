@@ -174,3 +174,12 @@ def test_synonyms_file_has_a_few_hundred_valid_entries():
     syn = icpc2.synonyms()
     assert syn.num_rows >= 300
     assert all(icpc2.is_valid(c) for c in syn["code"].to_pylist())
+
+
+def test_process_code_title_in_context_names_the_chapter():
+    assert icpc2.title_fr_in_context("K31") == (
+        "Examen médical partiel (Circulation, système cardiovasculaire)")
+    assert icpc2.title_fr_in_context("R44") == (
+        "Vaccination ou médication préventive (Système respiratoire)")
+    assert icpc2.title_fr_in_context("R74") == SEED_TITLES["R74"]
+    assert icpc2.title_fr_in_context("_") == "Pas de code attribué"

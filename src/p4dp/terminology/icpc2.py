@@ -192,6 +192,15 @@ def title_fr(code: str) -> str:
     return _row(code)["title_fr"]
 
 
+def title_fr_in_context(code: str) -> str:
+    """French title with the chapter for process codes, which share one title across chapters:
+    `K31` → "Examen médical partiel (Circulation, système cardiovasculaire)"; `R74` → its title."""
+    if code == NO_CODE or not is_process(code):
+        return title_fr(code)
+    row = _row(code)
+    return f"{row['title_fr']} ({row['chapter_title_fr']})"
+
+
 def title_en(code: str) -> str:
     return _row(code)["title_en"]
 
