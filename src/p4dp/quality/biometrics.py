@@ -40,13 +40,17 @@ METRES_TEXT = r"^\s*(?P<m>[12])\s*[mM]\s*(?P<cm>\d{2})\s*$"  # "1m48", "1 m 05";
 # --- per-row facts --------------------------------------------------------------------------------
 
 class Frame:
-    """Numpy view of a biometric table with each row's age and sex."""
+    """Numpy view of a biometric table with each row's age and sex.
+
+    Built once per table state and cached on the context: the biometric steps share it, and a
+    repair that only changes values derives the next frame instead of recomputing ages.
+    """
 
     def __init__(self, ctx: Context, t: pa.Table):
         self.kind = strings(col(t, "kind"))
         self.value = floats(col(t, "value"))
         self.day = days(col(t, "date"))
-        pidx = ctx.patients.lookup(col(t, "patient_id"))
+        pidx = ctx.patient_index(t)
         self.sex = ctx.patients.take(ctx.patients.sex, pidx, missing=None)
         self.age = age_months(self.day, ctx.patients.take(ctx.patients.birth_mid, pidx))
         codes = pc.dictionary_encode(col(t, "patient_id")).indices
@@ -54,6 +58,26 @@ class Frame:
         day = np.nan_to_num(self.day, nan=-(2 ** 19)).astype(np.int64)
         # One integer per (patient, day): same-day readings share it.
         self.key = (code << 21) | (day + 2 ** 20)
+
+    @classmethod
+    def of(cls, ctx: Context, t: pa.Table) -> "Frame":
+        cache = ctx.cache.setdefault("biometric_frame", {})
+        hit = cache.get(id(t))
+        if hit is not None and hit[0] is t:
+            return hit[1]
+        frame = cls(ctx, t)
+        cache.clear()  # only the current state of the table is ever asked for again
+        cache[id(t)] = (t, frame)
+        return frame
+
+    def derive(self, ctx: Context, t: pa.Table, value: np.ndarray) -> None:
+        """Register the frame of `t`, a copy of this frame's table with new values."""
+        frame = object.__new__(Frame)
+        frame.__dict__.update(self.__dict__)
+        frame.value = value
+        cache = ctx.cache.setdefault("biometric_frame", {})
+        cache.clear()
+        cache[id(t)] = (t, frame)
 
 
 def plausible(kind: str, value: np.ndarray, age: np.ndarray, sex: np.ndarray) -> np.ndarray:
@@ -87,6 +111,20 @@ def plausible(kind: str, value: np.ndarray, age: np.ndarray, sex: np.ndarray) ->
         # NaN (no reference for that age) stays plausible; non-positive values give −inf.
         ok[np.nonzero(sel)[0]] &= ~((z < lo) | (z > hi))
     return ok
+
+
+def implausible_rows(kind: str, f: Frame, value: np.ndarray | None = None,
+                     rows: np.ndarray | None = None) -> np.ndarray:
+    """Rows of `kind` (within `rows`) whose value (or `value`) is not plausible."""
+    v = f.value if value is None else value
+    sel = f.kind == kind
+    if rows is not None:
+        sel &= rows
+    out = np.zeros(len(v), dtype=bool)
+    i = np.nonzero(sel)[0]
+    if len(i):
+        out[i] = ~plausible(kind, v[i], f.age[i], f.sex[i])
+    return out
 
 
 def _unique_rows(key: np.ndarray, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -143,6 +181,14 @@ def set_values(t: pa.Table, rows: np.ndarray, new_values: np.ndarray, rule: str)
     return t
 
 
+def _repaired(ctx: Context, f: Frame | None, t: pa.Table, rows: np.ndarray, new: np.ndarray,
+              rule: str) -> tuple[pa.Table, np.ndarray]:
+    out = set_values(t, rows, new, rule)
+    if f is not None and out is not t:
+        f.derive(ctx, out, np.where(rows, new, f.value))
+    return out, rows
+
+
 def decimal_comma(table_name: str) -> Repair:
     def apply(ctx: Context, t: pa.Table):
         raw = col(t, "raw_value")
@@ -173,7 +219,7 @@ def typical_height(value: np.ndarray, age: np.ndarray, sex: np.ndarray) -> np.nd
 
 
 def _swap_apply(ctx: Context, t: pa.Table):
-    f = Frame(ctx, t)
+    f = Frame.of(ctx, t)
     h = same_day(f, "weight", "height")
     w_rows = np.nonzero(h >= 0)[0]
     h_rows = h[w_rows]
@@ -181,14 +227,16 @@ def _swap_apply(ctx: Context, t: pa.Table):
     age, sex = f.age[w_rows], f.sex[w_rows]
     as_is = (plausible("weight", w, age, sex) & plausible("height", hv, age, sex)
              & plausible("bmi", bmi(w, hv), age, sex))
-    swapped = (plausible("weight", hv, age, sex) & plausible("height", w, age, sex)
-               & plausible("bmi", bmi(hv, w), age, sex) & typical_height(w, age, sex))
-    do = ~as_is & swapped & np.isfinite(w) & np.isfinite(hv)
+    cand = np.nonzero(~as_is & np.isfinite(w) & np.isfinite(hv))[0]
+    w, hv, age, sex = w[cand], hv[cand], age[cand], sex[cand]
+    do = (plausible("weight", hv, age, sex) & plausible("height", w, age, sex)
+          & plausible("bmi", bmi(hv, w), age, sex) & typical_height(w, age, sex))
+    wr, hr = w_rows[cand[do]], h_rows[cand[do]]
     rows = np.zeros(t.num_rows, dtype=bool)
     new = f.value.copy()
-    new[w_rows[do]], new[h_rows[do]] = hv[do], w[do]
-    rows[w_rows[do]] = rows[h_rows[do]] = True
-    return set_values(t, rows, new, "swapped_weight_height"), rows
+    new[wr], new[hr] = f.value[hr], f.value[wr]
+    rows[wr] = rows[hr] = True
+    return _repaired(ctx, f, t, rows, new, "swapped_weight_height")
 
 
 SWAPPED_WEIGHT_HEIGHT = Repair(
@@ -200,25 +248,24 @@ SWAPPED_WEIGHT_HEIGHT = Repair(
 
 
 def _metres_apply(ctx: Context, t: pa.Table):
-    f = Frame(ctx, t)
-    is_h = f.kind == "height"
+    f = Frame.of(ctx, t)
     lo, hi = HEIGHT_IN_METRES
     scaled = f.value * 100.0
-    rows = (is_h & (f.value >= lo) & (f.value <= hi) & ~plausible("height", f.value, f.age, f.sex)
-            & plausible("height", scaled, f.age, f.sex))
+    cand = (f.kind == "height") & (f.value >= lo) & (f.value <= hi)
+    rows = implausible_rows("height", f, rows=cand) & ~implausible_rows("height", f, scaled, cand)
     # "1m48" left unparsed by the reader.
     raw = col(t, "raw_value")
     text = mask(pc.and_(pc.is_null(col(t, "value")), pc.match_substring_regex(raw, METRES_TEXT)))
-    text &= is_h
+    text &= f.kind == "height"
     if text.any():
         parts = pc.extract_regex(raw, METRES_TEXT)
         metres = floats(pc.cast(pc.struct_field(parts, "m"), pa.float64()))
         cm = floats(pc.cast(pc.struct_field(parts, "cm"), pa.float64()))
         from_text = metres * 100.0 + cm
-        text &= plausible("height", from_text, f.age, f.sex)
+        text &= ~implausible_rows("height", f, from_text, text)
         scaled = np.where(text, from_text, scaled)
         rows |= text
-    return set_values(t, rows, scaled, "height_in_metres"), rows
+    return _repaired(ctx, f, t, rows, scaled, "height_in_metres")
 
 
 HEIGHT_IN_METRES_RULE = Repair(
@@ -230,12 +277,11 @@ HEIGHT_IN_METRES_RULE = Repair(
 
 
 def _grams_apply(ctx: Context, t: pa.Table):
-    f = Frame(ctx, t)
+    f = Frame.of(ctx, t)
     scaled = f.value / 1000.0
-    rows = ((f.kind == "weight") & (f.value >= WEIGHT_IN_GRAMS_MIN)
-            & ~plausible("weight", f.value, f.age, f.sex)
-            & plausible("weight", scaled, f.age, f.sex))
-    return set_values(t, rows, scaled, "weight_in_grams"), rows
+    cand = (f.kind == "weight") & (f.value >= WEIGHT_IN_GRAMS_MIN)
+    rows = implausible_rows("weight", f, rows=cand) & ~implausible_rows("weight", f, scaled, cand)
+    return _repaired(ctx, f, t, rows, scaled, "weight_in_grams")
 
 
 WEIGHT_IN_GRAMS_RULE = Repair(
@@ -247,7 +293,7 @@ WEIGHT_IN_GRAMS_RULE = Repair(
 
 
 def _bmi_apply(ctx: Context, t: pa.Table):
-    f = Frame(ctx, t)
+    f = Frame.of(ctx, t)
     w = same_day(f, "bmi", "weight")
     h = same_day(f, "bmi", "height")
     pair = (w >= 0) & (h >= 0)
@@ -255,7 +301,7 @@ def _bmi_apply(ctx: Context, t: pa.Table):
     computed[pair] = bmi(f.value[w[pair]], f.value[h[pair]])
     disagree = pair & (np.isnan(f.value) | (np.abs(f.value - computed) > BMI_AGREEMENT_TOLERANCE))
     new = np.where(disagree, np.round(computed, 2), f.value)
-    return set_values(t, disagree, new, "bmi_recomputed"), disagree
+    return _repaired(ctx, f, t, disagree, new, "bmi_recomputed")
 
 
 BMI_RECOMPUTED = Repair(
@@ -270,8 +316,7 @@ BMI_RECOMPUTED = Repair(
 
 def _body_check(kind: str, fr: str, en: str) -> Check:
     def evaluate(ctx: Context, t: pa.Table) -> np.ndarray:
-        f = Frame(ctx, t)
-        return (f.kind == kind) & ~plausible(kind, f.value, f.age, f.sex)
+        return implausible_rows(kind, Frame.of(ctx, t))
 
     return Check(
         f"plausibility.{kind}.biometric", "biometric", "value", Category.PLAUSIBILITY,
@@ -294,7 +339,7 @@ BMI_CHECK = _body_check(
 
 
 def _pair_evaluate(ctx: Context, t: pa.Table) -> np.ndarray:
-    f = Frame(ctx, t)
+    f = Frame.of(ctx, t)
     h = same_day(f, "weight", "height")
     rows = np.nonzero(h >= 0)[0]
     out = np.zeros(t.num_rows, dtype=bool)
@@ -317,9 +362,9 @@ def vital_check(kind: str) -> Check:
     r = VITAL_RANGES[kind]
 
     def evaluate(ctx: Context, t: pa.Table) -> np.ndarray:
-        k = strings(col(t, "kind"))
-        v = floats(col(t, "value"))
-        return (k == kind) & np.isfinite(v) & ((v < r.low) | (v > r.high))
+        f = Frame.of(ctx, t)
+        v = f.value
+        return (f.kind == kind) & np.isfinite(v) & ((v < r.low) | (v > r.high))
 
     return Check(
         f"plausibility.range.biometric.{kind}", "biometric", "value", Category.PLAUSIBILITY,

@@ -237,7 +237,7 @@ def recommended_check(name: str, column: str) -> Check:
 
 def patient_known_check(name: str) -> Check:
     def evaluate(ctx: Context, t: pa.Table) -> np.ndarray:
-        return ctx.patients.lookup(col(t, "patient_id")) < 0
+        return ctx.patient_index(t) < 0
 
     return Check(
         f"completeness.patient_known.{name}", name, "patient_id", Category.COMPLETENESS,
@@ -264,8 +264,7 @@ def future_date_check(name: str, column: str) -> Check:
 
 
 def _patient_days(ctx: Context, t: pa.Table, attribute: str) -> np.ndarray:
-    idx = ctx.patients.lookup(col(t, "patient_id"))
-    return ctx.patients.take(getattr(ctx.patients, attribute), idx)
+    return ctx.patients.take(getattr(ctx.patients, attribute), ctx.patient_index(t))
 
 
 def before_birth_check(name: str, column: str) -> Check:

@@ -43,6 +43,18 @@ class Context:
     patients: Patients
     #: Results of the type conversion, per table (see `conform.Conformed`).
     conformed: dict = field(default_factory=dict)
+    #: Per-step memo (e.g. the biometric frame of the table's current state).
+    cache: dict = field(default_factory=dict)
+
+    def patient_index(self, t: pa.Table) -> np.ndarray:
+        """Row → index in `patients` (−1 unknown), memoised for the table's current state."""
+        hit = self.cache.get("patient_index")
+        if hit is not None and hit[0] is t:
+            return hit[1]
+        c = t.column("patient_id")
+        idx = self.patients.lookup(c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c)
+        self.cache["patient_index"] = (t, idx)
+        return idx
 
 
 #: A check's implementation: rows of `table` (its current state) that violate it. When it returns
