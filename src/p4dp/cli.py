@@ -459,5 +459,55 @@ def indicators_docs(
     console.print(f"Écrit : {out}")
 
 
+coding_app = typer.Typer(help="Automatic coding of free text (ICPC-2 / CISP-2).", no_args_is_help=True)
+app.add_typer(coding_app, name="coding")
+
+
+@coding_app.command("evaluate")
+def coding_evaluate(
+    file: Path = typer.Argument(..., help="CSV with columns text, field (motif / resultat / "
+                                "procedure), gold (ICPC-2 code or _) and optional acceptable "
+                                "(other accepted codes separated by |)."),
+    errors: bool = typer.Option(False, "--errors", help="Also list every wrong row."),
+    min_confidence: float = typer.Option(None, help="Abstention threshold (default: setting "
+                                         "coding_min_confidence)."),
+) -> None:
+    """Score the coder on a gold CSV: prints JSON with n, coverage, accuracy,
+    accuracy_when_coded, per-field and per-chapter figures (and the errors with --errors)."""
+    import json
+
+    from p4dp.coding.evaluate import EvaluationFileError, evaluate_csv
+
+    try:
+        report = evaluate_csv(file, min_confidence)
+    except EvaluationFileError as e:
+        fail(str(e))
+    if not errors:
+        report = {k: v for k, v in report.items() if k != "errors"} | {"n_errors": len(report["errors"])}
+    print(json.dumps(report, ensure_ascii=False, indent=2))
+
+
+@coding_app.command("text")
+def coding_text(
+    text: str = typer.Argument(..., help="The text to code, as the GP typed it."),
+    field: str = typer.Option("motif", help="Field of the text: motif, resultat or procedure."),
+) -> None:
+    """Code one text and explain the choice (matched term, qualifiers, other problems)."""
+    from p4dp.coding import code_text
+    from p4dp.coding.coder import canonical_field
+    from p4dp.coding.icpc import title_fr
+
+    try:
+        canonical_field(field)
+    except ValueError as e:
+        fail(str(e))
+    result = code_text(text, field)
+    title = title_fr(result.code) if result.coded else "Pas de code attribué"
+    console.print(f"[bold]{result.code}[/] {title}  (confiance {result.confidence:.2f})")
+    console.print(result.explanation, highlight=False)
+    if result.others:
+        console.print("Autres codes : " + ", ".join(result.others), highlight=False)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

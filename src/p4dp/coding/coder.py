@@ -1,0 +1,409 @@
+"""Free text -> one ICPC-2 code per field, with a confidence and an explanation.
+
+Steps for one text: guard against bad input; normalise (case, accents, abbreviations, plurals);
+correct misspelt words against the lexicon vocabulary (rapidfuzz); find lexicon terms inside each
+problem segment ("HTA + DT2" is two segments), word order free; qualify them with edsnlp when a
+negation / hypothesis / family cue is present; choose the main code by the field's priorities;
+fall back to the statistical model when no term matched; abstain below ``min_confidence``.
+
+Texts repeat a lot in GP records, so each distinct (field, text) is coded once per process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from p4dp.coding import icpc
+from p4dp.coding import lexicon as lexicon_mod
+from p4dp.coding.normalise import SEP, BadText, Normalised, check_text, content_weight, normalise
+from p4dp.coding.qualifiers import NONE, Qualifier, qualify
+
+NO_CODE = "_"
+FIELDS = ("reason", "result", "procedure")
+#: French field names of the seed's logbook screen (Motif / Résultat / Procédure).
+FIELD_ALIASES = {
+    "reason": "reason", "motif": "reason", "rfe": "reason",
+    "result": "result", "resultat": "result", "résultat": "result", "diagnostic": "result",
+    "procedure": "procedure", "procédure": "procedure",
+}
+
+#: Confidence of a lexicon match that explains every content word of the text; a match that
+#: explains part of it scales down to CONF_FLOOR (the text says something else too).
+CONF_FULL = 0.99
+CONF_FLOOR = 0.60
+#: Multipliers: a word corrected by spelling tolerance, a term under hypothesis ("suspicion de"),
+#: a generic process word given as reason or result ("examen", "suivi").
+FUZZY_FACTOR = 0.92
+HYPOTHESIS_FACTOR = 0.85
+WEAK_FACTOR = 0.85
+#: The statistical fallback's confidence is its similarity to the nearest lexicon text times
+#: this factor: a text no term matched is never as sure as a matched term.
+MODEL_FACTOR = 0.85
+#: Spelling tolerance: Levenshtein distance allowed for a word of this many letters or more.
+FUZZY_DISTANCE = ((8, 2), (5, 1))
+FUZZY_MIN_LENGTH = 5
+
+#: Process numbers too generic to be a reason or a result on their own ("examen", "suivi",
+#: "bilan", "conseils", "consultation"): another term of the text is preferred.
+WEAK_PROCESS = frozenset({31, 34, 43, 45, 46, 48, 49, 58, 63, 64, 65, 66, 68, 69})
+#: Codes of malignant neoplasms (ICPC-2e rubric titles "Malignant neoplasm ..."), so that a
+#: family history of cancer is coded A21 "Risk factor for malignancy".
+MALIGNANT = frozenset(
+    "A79 B72 B73 B74 D74 D75 D76 D77 F74 H75 L71 N74 R84 R85 S77 T71 U75 U76 U77 W72 X75 X76 "
+    "X77 Y77 Y78".split()
+)
+#: Family history is a risk factor in ICPC-2e: K22 for cardiovascular disease, A21 for cancer,
+#: A23 otherwise (inclusion criteria of K22, A21, A23: "family history of ...").
+FAMILY_CARDIO, FAMILY_CANCER, FAMILY_OTHER = "K22", "A21", "A23"
+#: Words of a term that are themselves negation cues ("pas de selles" is constipation).
+_NEGATION_WORDS = frozenset({"pa", "pas", "san", "sans", "absence", "aucun", "aucune", "negatif",
+                             "negative", "neg", "non"})
+#: Family and hypothesis cue words: explained by the qualifier, not by a term.
+_CONTEXT_WORDS = frozenset("""familial familiale familiaux familiales famille pere mere frere soeur
+    fils fille parent parents grand oncle tante cousin cousine suspicion suspecte probable possible
+    eventuel eventuelle hypothese doute evoque eliminer""".split())
+#: Bound of the per-process cache (distinct texts); cleared when full.
+CACHE_MAX = 500_000
+
+
+@dataclass(frozen=True)
+class Coding:
+    """The coder's answer for one text."""
+
+    code: str
+    confidence: float
+    explanation: str
+    others: tuple[str, ...] = field(default=())
+    #: The code is a process code whose chapter letter is the default ``A`` (no problem named
+    #: in the text): the batch step may give it the chapter of the row's other fields.
+    default_chapter: bool = False
+
+    @property
+    def coded(self) -> bool:
+        return self.code != NO_CODE
+
+
+@dataclass
+class _Match:
+    entry: lexicon_mod.Entry
+    positions: tuple[int, ...]
+    fuzzy: bool
+    qualifier: Qualifier = NONE
+    code: str = ""
+
+    @property
+    def start(self) -> int:
+        return min(self.positions)
+
+
+def canonical_field(name: str) -> str:
+    key = (name or "").strip().lower()
+    if key not in FIELD_ALIASES:
+        raise ValueError(f"champ inconnu {name!r} : attendu motif, resultat ou procedure "
+                         "(ou reason, result, procedure)")
+    return FIELD_ALIASES[key]
+
+
+def abstain(reason: str) -> Coding:
+    return Coding(NO_CODE, 0.0, f"Pas de code attribué : {reason}")
+
+
+@lru_cache(maxsize=200_000)
+def _correct(token: str) -> str | None:
+    """Nearest lexicon word within the allowed edit distance, or None."""
+    from rapidfuzz import process
+    from rapidfuzz.distance import Levenshtein
+
+    if len(token) < FUZZY_MIN_LENGTH or not token.isalpha():
+        return None
+    limit = next(d for n, d in FUZZY_DISTANCE if len(token) >= n)
+    vocab = _vocabulary_list()
+    hit = process.extractOne(token, vocab, scorer=Levenshtein.distance, score_cutoff=limit)
+    return hit[0] if hit else None
+
+
+@lru_cache(maxsize=1)
+def _vocabulary_list() -> list[str]:
+    return sorted(k for k in lexicon_mod.load().vocabulary if len(k) >= 3 and k.isalpha())
+
+
+def _find_matches(norm: Normalised, field_name: str) -> list[_Match]:
+    lex = lexicon_mod.load()
+    keys = list(norm.keys)
+    fuzzy_at: set[int] = set()
+    for i, k in enumerate(keys):
+        if k and k != SEP and k not in lex.index:
+            fixed = _correct(k)
+            if fixed is not None:
+                keys[i] = fixed
+                fuzzy_at.add(i)
+    matches: list[_Match] = []
+    seg_start = 0
+    for end in [i for i, k in enumerate(keys) if k == SEP] + [len(keys)]:
+        positions: dict[str, int] = {}
+        for i in range(seg_start, end):
+            if keys[i] and keys[i] not in positions:
+                positions[keys[i]] = i
+        seg_start = end + 1
+        if not positions:
+            continue
+        candidates: set[int] = set()
+        for k in positions:
+            candidates.update(lex.index.get(k, ()))
+        found = [lex.entries[c] for c in candidates if lex.entries[c].keys <= positions.keys()]
+        found.sort(key=lambda e: (-e.length, _field_preference(e.code, field_name), e.term))
+        used: set[int] = set()
+        for e in found:
+            pos = tuple(sorted(positions[k] for k in e.keys))
+            if used.intersection(pos):
+                continue
+            used.update(pos)
+            matches.append(_Match(e, pos, bool(fuzzy_at.intersection(pos))))
+    matches.sort(key=lambda m: m.start)
+    return matches
+
+
+def _is_weak(code: str) -> bool:
+    return icpc.component(code) == "process" and icpc.number(code) in WEAK_PROCESS
+
+
+def _field_preference(code: str, field_name: str) -> int:
+    """Rank of a code's component for a field (lower is preferred)."""
+    comp = icpc.component(code)
+    weak = _is_weak(code)
+    if field_name == "procedure":
+        return {"process": 1 if weak else 0}.get(comp, 2)
+    if field_name == "result":
+        if comp == "process":
+            return 3 if weak else 2
+        return 0 if comp == "diagnosis" else 1
+    # reason: a concrete process ("renouvellement", "certificat", "vaccin", "résultats") names
+    # the reason for the visit; a generic one ("examen", "suivi") yields to the problem named.
+    if comp == "process":
+        return 2 if weak else 0
+    return 1
+
+
+def family_code(code: str) -> str:
+    """ICPC-2 risk-factor code for a family history of the disease ``code``."""
+    if code in MALIGNANT:
+        return FAMILY_CANCER
+    if code.startswith("K") and icpc.component(code) != "process":
+        return FAMILY_CARDIO
+    return FAMILY_OTHER
+
+
+def _coverage(norm: Normalised, matches: list[_Match]) -> float:
+    weights = np.array([content_weight(k) for k in norm.keys], dtype=float)
+    if weights.sum() == 0:
+        return 1.0
+    covered = np.zeros(len(weights), dtype=bool)
+    for m in matches:
+        covered[list(m.positions)] = True
+    # Qualifier cue words ("pas", "familial", "suspicion") are explained by the qualifier.
+    for i, t in enumerate(norm.tokens):
+        if t in _NEGATION_WORDS or t in _CONTEXT_WORDS:
+            covered[i] = True
+    return float(weights[covered].sum() / weights.sum())
+
+
+def _span(norm: Normalised, m: _Match) -> tuple[int, int]:
+    first, last = min(m.positions), max(m.positions)
+    return norm.offsets[first], norm.offsets[last] + len(norm.tokens[last])
+
+
+def _describe(m: _Match) -> str:
+    tags = []
+    if m.qualifier.family:
+        tags.append("contexte familial")
+    if m.qualifier.hypothesis:
+        tags.append("hypothèse")
+    if m.fuzzy:
+        tags.append("orthographe corrigée")
+    suffix = f" ({', '.join(tags)})" if tags else ""
+    return f"{m.code} « {m.entry.term} »{suffix}"
+
+
+def code_normalised(norm: Normalised, field_name: str, min_confidence: float) -> Coding:
+    """Code one normalised text for a field (``reason``, ``result`` or ``procedure``)."""
+    matches = _find_matches(norm, field_name)
+    if matches and norm.cues:
+        spans = [_span(norm, m) for m in matches]
+        for m, q in zip(matches, qualify(norm.clean, spans)):
+            if m.entry.keys & _NEGATION_WORDS:
+                q = Qualifier(False, q.hypothesis, q.family)
+            m.qualifier = q
+    live = [m for m in matches if not m.qualifier.negated]
+    negated = [m for m in matches if m.qualifier.negated]
+    if not matches:
+        return _model_coding(norm, min_confidence)
+    if not live:
+        terms = ", ".join(f"« {m.entry.term} »" for m in negated)
+        return abstain(f"terme nié ({terms})")
+    # A process code without its letter takes the chapter of the first problem named.
+    chapter = next((m.entry.code[0] for m in live
+                    if icpc.component(m.entry.code) != "process" and not m.entry.code.startswith("-")),
+                   None)
+    for m in live:
+        code = m.entry.code
+        if code.startswith("-"):
+            code = (chapter or "A") + code[1:]
+        if m.qualifier.family and icpc.component(code) != "process":
+            code = family_code(code)
+        m.code = code
+    ranked = sorted(live, key=lambda m: (_field_preference(m.code, field_name), m.start))
+    main = ranked[0]
+    confidence = CONF_FLOOR + (CONF_FULL - CONF_FLOOR) * _coverage(norm, matches)
+    if main.fuzzy:
+        confidence *= FUZZY_FACTOR
+    if main.qualifier.hypothesis:
+        confidence *= HYPOTHESIS_FACTOR
+    if field_name != "procedure" and _is_weak(main.code):
+        confidence *= WEAK_FACTOR
+    others = tuple(dict.fromkeys(m.code for m in ranked[1:] if m.code != main.code))
+    parts = [f"terme {_describe(main)}"]
+    rest = [_describe(m) for m in ranked[1:]]
+    if rest:
+        parts.append("autres : " + " ; ".join(rest))
+    if negated:
+        parts.append("nié : " + ", ".join(f"« {m.entry.term} »" for m in negated))
+    explanation = " | ".join(parts)
+    confidence = round(min(max(confidence, 0.0), 1.0), 3)
+    if confidence < min_confidence:
+        return Coding(NO_CODE, confidence, f"Pas de code attribué : confiance {confidence:.2f} "
+                      f"< {min_confidence:.2f} ({explanation})", others)
+    return Coding(main.code, confidence, explanation, others,
+                  default_chapter=chapter is None and main.entry.code.startswith("-"))
+
+
+def _model_coding(norm: Normalised, min_confidence: float) -> Coding:
+    text = " ".join(k for k in norm.keys if k and k != SEP and not k.isdigit())
+    if len(text.replace(" ", "")) < 3:
+        return abstain("aucun terme médical reconnu")
+    from p4dp.coding.model import get_model
+
+    pred = get_model().predict([text])[0]
+    default = pred.code.startswith("-")
+    code = "A" + pred.code[1:] if default else pred.code
+    confidence = round(min(1.0, MODEL_FACTOR * pred.similarity), 3)
+    explanation = f"modèle n-grammes de caractères : {code} (similarité {pred.similarity:.2f})"
+    if confidence < min_confidence:
+        return Coding(NO_CODE, confidence, f"Pas de code attribué : aucun terme reconnu, "
+                      f"confiance du modèle {confidence:.2f} < {min_confidence:.2f} ({explanation})")
+    return Coding(code, confidence, explanation, default_chapter=default)
+
+
+class Coder:
+    """Codes texts of one field with a per-process cache of distinct texts."""
+
+    def __init__(self, min_confidence: float | None = None) -> None:
+        if min_confidence is None:
+            from p4dp.settings import get_settings
+
+            min_confidence = get_settings().coding_min_confidence
+        self.min_confidence = float(min_confidence)
+        self._raw: dict[tuple[str, str], Coding] = {}
+        self._norm: dict[tuple[str, str], Coding] = {}
+
+    def code(self, text: object, field_name: str = "reason") -> Coding:
+        field_name = canonical_field(field_name)
+        key = (field_name, text) if isinstance(text, str) else None
+        if key is not None:
+            hit = self._raw.get(key)
+            if hit is not None:
+                return hit
+        if isinstance(text, str) and text.startswith(_BAD_MARKER):
+            return abstain(text[len(_BAD_MARKER):])
+        try:
+            norm = normalise(check_text(text))
+        except BadText as e:
+            return abstain(e.reason)
+        if not norm.key:
+            result = abstain("aucun mot porteur de sens")
+        else:
+            nkey = (field_name, norm.clean)
+            result = self._norm.get(nkey)
+            if result is None:
+                try:
+                    result = code_normalised(norm, field_name, self.min_confidence)
+                except Exception as e:  # noqa: BLE001 - one text must never stop a batch
+                    result = abstain(f"erreur interne du codeur ({type(e).__name__}: {e})")
+                if len(self._norm) > CACHE_MAX:
+                    self._norm.clear()
+                self._norm[nkey] = result
+        if key is not None:
+            if len(self._raw) > CACHE_MAX:
+                self._raw.clear()
+            self._raw[key] = result
+        return result
+
+    def code_many(self, texts: Iterable[object], field_name: str) -> list[Coding]:
+        return [self.code(t, field_name) for t in texts]
+
+
+@lru_cache(maxsize=8)
+def default_coder(min_confidence: float | None = None) -> Coder:
+    return Coder(min_confidence)
+
+
+CODING_SCHEMA = pa.schema([
+    pa.field("code", pa.string()),
+    pa.field("confidence", pa.float64()),
+    pa.field("explanation", pa.string()),
+])
+
+
+def code_texts(texts: pa.Array | pa.ChunkedArray | Sequence[str | None], field: str,
+               min_confidence: float | None = None) -> pa.Table:
+    """Code a column of texts of one field; returns ``code, confidence, explanation`` per row.
+
+    Distinct texts are coded once (Arrow dictionary encoding), then spread back to the rows;
+    null texts give null code and confidence, explanation "texte absent".
+    """
+    field_name = canonical_field(field)
+    coder = default_coder(min_confidence)
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    if not isinstance(texts, pa.Array):
+        texts = _to_arrow_strings(texts)
+    if pa.types.is_dictionary(texts.type):
+        texts = texts.cast(texts.type.value_type)
+    if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
+        texts = _to_arrow_strings(texts.to_pylist())
+    encoded = pc.dictionary_encode(texts)
+    uniques = encoded.dictionary.to_pylist()
+    results = [coder.code(t, field_name) for t in uniques]
+    codes = pa.array([r.code for r in results], pa.string())
+    confs = pa.array([r.confidence for r in results], pa.float64())
+    expls = pa.array([r.explanation for r in results], pa.string())
+    idx = encoded.indices
+    return pa.table({
+        "code": pc.take(codes, idx),
+        "confidence": pc.take(confs, idx),
+        "explanation": pc.fill_null(pc.take(expls, idx), "Pas de code attribué : texte absent"),
+    }, schema=CODING_SCHEMA)
+
+
+_BAD_MARKER = "\x00bad:"
+
+
+def _to_arrow_strings(values: Iterable[object]) -> pa.Array:
+    """Strings kept; bytes and other objects checked now, bad ones carried as a marker string
+    whose reason the coder reports (Arrow columns hold only text)."""
+    out: list[str | None] = []
+    for v in values:
+        if v is None or isinstance(v, str):
+            out.append(v)
+            continue
+        try:
+            text = check_text(v)
+            out.append(text)
+        except BadText as e:
+            out.append(_BAD_MARKER + e.reason)
+    return pa.array(out, pa.string())
