@@ -46,7 +46,14 @@ def as_label_array(labels) -> pa.Array:
     if isinstance(labels, pa.ChunkedArray):
         labels = labels.combine_chunks()
     if not isinstance(labels, pa.Array):
-        labels = pa.array(list(labels), type=pa.string())
+        values = list(labels)
+        try:
+            labels = pa.array(values, type=pa.string())
+        except UnicodeEncodeError:
+            # Lone surrogates (bytes decoded with errors="surrogateescape") cannot be UTF-8:
+            # replace them rather than fail on one bad label.
+            labels = pa.array([v.encode("utf-8", "replace").decode("utf-8") if isinstance(v, str)
+                               else v for v in values], type=pa.string())
     if not (pa.types.is_string(labels.type) or pa.types.is_large_string(labels.type)
             or pa.types.is_null(labels.type)):
         raise TypeError(f"labels must be strings, got Arrow type {labels.type}")
