@@ -26,7 +26,8 @@ from p4dp.terminology import drugs, icpc2, labs, vaccines
 PICKER_WORDS = ["lombalgie", "infection respiratoire", "otite moyenne", "hypertension",
                 "diabete type 2", "vaccination", "certificat", "renouvellement ordonnance",
                 "gastro enterite", "angine", "douleur genou", "depression", "insomnie",
-                "bronchitte", "examen cardio", "cystite", "entorse cheville", "rhume", "HTA", "BPCO"]
+                "bronchitte", "examen cardio", "cystite", "entorse cheville", "rhume", "HTA",
+                "BPCO"]
 PICKER_CODES = ["R74", "r 74", "K86", "A62", "k31", "-44", "R7", "L", "T9", "_"]
 
 VACCINE_LABELS = ["REVAXIS", "DTP", "dTP", "DTCP", "dtcp", "rappel dtp", "REPEVAX", "BOOSTRIXTETRA",
@@ -45,7 +46,8 @@ DRUG_LABELS = ["DOLIPRANE 1000MG CPR", "Doliprane 500 mg gél", "DAFALGAN 1G", "
                "ramipril 5", "bisoprolol 2,5", "furosémide 40", "paracetamol biogaran 1g",
                "ventoline", "SERETIDE 250", "levotyrox 50", "sérum physiologique"]
 LAB_LABELS = ["INR", "I.N.R.", "inr (AVK)", "Hb A1c", "HbA1c", "hémoglobine glyquée", "glycémie",
-              "GAJ", "créat", "Créatinine", "DFG CKD-EPI", "LDL-c", "HDL", "chol tot", "TG", "TSH us",
+              "GAJ", "créat", "Créatinine", "DFG CKD-EPI", "LDL-c", "HDL", "chol tot", "TG",
+              "TSH us",
               "T4 libre", "Hémoglobine", "Ferritine", "CRP", "PSA", "K+", "Na+", "ALAT", "SGPT",
               "ASAT", "gamma GT", "RAC", "microalbuminurie", "Vitamine D", "Plaquettes",
               "Leucocytes", "NT-proBNP", "examen inconnu"]

@@ -42,7 +42,7 @@ def normalise_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 
 def as_label_array(labels) -> pa.Array:
-    """Accept a Python sequence, an Arrow array or chunked array of labels; return a string array."""
+    """A Python sequence, Arrow array or chunked array of labels → an Arrow string array."""
     if isinstance(labels, pa.ChunkedArray):
         labels = labels.combine_chunks()
     if not isinstance(labels, pa.Array):

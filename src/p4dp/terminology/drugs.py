@@ -50,8 +50,8 @@ def substances() -> pa.Table:
     with path.open(encoding="utf-8", newline="") as f:
         for line, r in enumerate(csv.DictReader(f), start=2):
             if not (_ATC5.match(r["atc"]) or r["atc"] in _ATC4_WITHOUT_LEVEL5):
-                raise ValueError(f"{path}:{line}: ATC code {r['atc']!r} of {r['substance']!r} is not "
-                                 "a level-5 code (letter, 2 digits, 2 letters, 2 digits)")
+                raise ValueError(f"{path}:{line}: ATC code {r['atc']!r} of {r['substance']!r} "
+                                 "is not a level-5 code (letter, 2 digits, 2 letters, 2 digits)")
             aliases = [normalise(r["substance"])] + [normalise(a) for a in r["aliases"].split("|")
                                                       if a.strip()]
             rows.append({"substance": r["substance"], "atc": r["atc"],

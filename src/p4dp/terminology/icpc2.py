@@ -10,8 +10,8 @@ Data (see `data/README.md` for sources and licence):
 
 Process codes (components 2–6, numbers 30–69) are shared by all chapters: the classification
 stores them once as `-31`, records carry them with the chapter letter of the problem (`K31`
-cardiovascular partial examination, `A62` administrative contact). `load()` therefore has one row per
-*concrete* code — 686 rubrics + 40 × 17 chapter-prefixed process codes — and
+cardiovascular partial examination, `A62` administrative contact). `load()` therefore has one
+row per *concrete* code — 686 rubrics + 40 × 17 chapter-prefixed process codes — and
 `load_classification()` the 726 entries as published.
 """
 
@@ -76,7 +76,8 @@ def _chapters() -> dict[str, tuple[str, str]]:
     with data_path("icpc2_chapters.csv").open(encoding="utf-8", newline="") as f:
         rows = {r["chapter"]: (r["title_fr"], r["title_en"]) for r in csv.DictReader(f)}
     if "".join(rows) != CHAPTERS:
-        raise ValueError(f"icpc2_chapters.csv must list the 17 chapters {CHAPTERS}, got {''.join(rows)}")
+        raise ValueError(f"icpc2_chapters.csv must list the 17 chapters {CHAPTERS}, "
+                         f"got {''.join(rows)}")
     return rows
 
 
@@ -87,7 +88,8 @@ def _french_titles() -> dict[str, str]:
     with path.open(encoding="utf-8", newline="") as f:
         for line, r in enumerate(csv.DictReader(f), start=2):
             if not r["title_fr"].strip():
-                raise ValueError(f"{path}:{line}: code {r['code']!r} has an empty title_fr; write one")
+                raise ValueError(f"{path}:{line}: code {r['code']!r} has an empty title_fr; "
+                                 "write one")
             titles[r["code"]] = r["title_fr"].strip()
     return titles
 
@@ -206,7 +208,7 @@ def title_en(code: str) -> str:
 
 
 def chapter(code: str) -> str:
-    """Chapter letter of a code (`K31` → `K`). `_` is its own bucket (`_`) for per-chapter counts."""
+    """Chapter letter of a code (`K31` → `K`); `_` is its own bucket for per-chapter counts."""
     if code == NO_CODE:
         return NO_CODE
     return _row(code)["chapter"]
@@ -216,7 +218,8 @@ def chapter_title_fr(letter: str) -> str:
     try:
         return _chapters()[letter][0]
     except KeyError:
-        raise KeyError(f"unknown ICPC-2 chapter {letter!r}; chapters are {', '.join(CHAPTERS)}") from None
+        raise KeyError(f"unknown ICPC-2 chapter {letter!r}; "
+                       f"chapters are {', '.join(CHAPTERS)}") from None
 
 
 def component(code: str) -> int:
@@ -241,7 +244,8 @@ def expand_process(generic: str) -> list[str]:
     """`-31` (or `31`) → `["A31", "B31", …, "Z31"]`, one per chapter."""
     text = generic.strip().lstrip("-")
     if not text.isdigit() or not is_process_number(int(text)):
-        raise ValueError(f"{generic!r} is not an ICPC-2 process code (-{PROCESS_FIRST} … -{PROCESS_LAST})")
+        raise ValueError(f"{generic!r} is not an ICPC-2 process code "
+                         f"(-{PROCESS_FIRST} … -{PROCESS_LAST})")
     return [f"{ch}{int(text):02d}" for ch in CHAPTERS]
 
 
@@ -250,13 +254,16 @@ def expand_process(generic: str) -> list[str]:
 
 @lru_cache(maxsize=1)
 def synonyms() -> pa.Table:
-    """French GP synonyms and abbreviations → code (`rhume` → R74, `HTA` → K86), in preference order."""
+    """French GP synonyms and abbreviations → code (`rhume` → R74, `HTA` → K86).
+
+    Several rows for one term list its codes in order of preference."""
     path = data_path("synonyms_fr.csv")
     terms, codes = [], []
     with path.open(encoding="utf-8", newline="") as f:
         for line, r in enumerate(csv.DictReader(f), start=2):
             if not is_valid(r["code"]) or r["code"] == NO_CODE:
-                raise ValueError(f"{path}:{line}: term {r['term']!r} maps to unknown code {r['code']!r}")
+                raise ValueError(f"{path}:{line}: term {r['term']!r} maps to unknown code "
+                                 f"{r['code']!r}; use a concrete code such as 'R74' or 'K31'")
             terms.append(r["term"])
             codes.append(r["code"])
     return pa.table({"term": terms, "code": codes})
@@ -269,13 +276,15 @@ def synonyms() -> pa.Table:
 _STOPWORDS = frozenset("a au aux d de des du en et l la le les ou par sur un une chez avec".split())
 
 # Weights of where a query word is found. A word of the French title counts most; a synonym word
-# slightly less (the GP's word is as good as the title, but the title is the definition); the chapter
-# name only orients (`vaccination respiratoire` → R44). An exact word beats a word prefix.
+# slightly less (the GP's word is as good as the title, but the title is the definition); the
+# chapter name only orients (`vaccination respiratoire` → R44). An exact word beats a word prefix.
 _W_TITLE, _W_SYNONYM, _W_CHAPTER = 1.0, 0.9, 0.35
 _W_PREFIX = 0.75
 # Score bands (0–100) so that the kinds of match always rank in this order.
-_S_CODE, _S_TITLE_EXACT, _S_SYNONYM_EXACT, _S_CODE_PREFIX, _S_WORDS, _S_FUZZY = 100, 99, 98, 90, 85, 60
-_FUZZY_CUTOFF = 80  # rapidfuzz ratio (0–100) under which a word is not corrected (1 typo in 5–6 letters)
+_S_CODE, _S_TITLE_EXACT, _S_SYNONYM_EXACT = 100, 99, 98
+_S_CODE_PREFIX, _S_WORDS, _S_FUZZY = 90, 85, 60
+# rapidfuzz ratio (0–100) under which a word is not corrected: one typo in 5–6 letters passes.
+_FUZZY_CUTOFF = 80
 _MAX_QUERY_CHARS = 200  # a picker query is a few words; anything longer is cut, not searched whole
 _PROCESS_OTHER_CHAPTER_PENALTY = 0.5  # "vaccination" lists A44 before B44 … Z44
 
@@ -286,7 +295,8 @@ class SearchHit:
     title_fr: str
     score: float
     matched: str  # what matched: "code", "code prefix R7", "synonyme: rhume", "titre: infec resp" …
-    chapter_title_fr: str = ""  # context for process codes shared by every chapter (K31 → Circulation)
+    # Context for process codes, which share one title across chapters (K31 → Circulation …).
+    chapter_title_fr: str = ""
 
 
 @dataclass(frozen=True)
@@ -296,7 +306,8 @@ class _Index:
     chapter_titles: list[str]
     penalty: np.ndarray  # per doc
     vocab: list[str]  # sorted
-    postings: list[tuple[np.ndarray, np.ndarray, np.ndarray]]  # per word: doc ids, weights, in title
+    # Per vocabulary word: doc ids, weights, whether the word is in the doc's title.
+    postings: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
     n_title_words: np.ndarray
     exact_title: dict[str, list[int]]
     exact_synonym: dict[str, list[tuple[int, str]]]
@@ -359,7 +370,8 @@ def _index() -> _Index:
 
 
 def _hit(ix: _Index, i: int, score: float, matched: str) -> SearchHit:
-    return SearchHit(ix.codes[i], ix.titles[i], round(float(score), 3), matched, ix.chapter_titles[i])
+    return SearchHit(ix.codes[i], ix.titles[i], round(float(score), 3), matched,
+                     ix.chapter_titles[i])
 
 
 _NO_CODE_QUERIES = frozenset({"pas de code", "pas de code attribue", "aucun code", "sans code"})
@@ -439,8 +451,10 @@ def search(query: str, limit: int = 20) -> list[SearchHit]:
 
     compact = norm.replace(" ", "")
     if re.fullmatch(r"[a-z][0-9]{2}", compact) and compact.upper() in ix.code_pos:
-        offer(ix.code_pos[compact.upper()], _S_CODE + float(ix.penalty[ix.code_pos[compact.upper()]]), "code")
-    elif re.fullmatch(r"[0-9]{2}", compact) and is_process_number(int(compact)) and query.strip().startswith("-"):
+        i = ix.code_pos[compact.upper()]
+        offer(i, _S_CODE + float(ix.penalty[i]), "code")  # an exact code is never penalised
+    elif (re.fullmatch(r"[0-9]{2}", compact) and is_process_number(int(compact))
+          and query.strip().startswith("-")):
         for c in expand_process(compact):
             offer(ix.code_pos[c], _S_CODE, f"code -{compact}")
     elif re.fullmatch(r"[a-z][0-9]?", compact):

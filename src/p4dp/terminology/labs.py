@@ -77,7 +77,8 @@ RULES: tuple[Rule, ...] = (
     _scale("CREAT", "mg/dL", CREATININE_UMOL_PER_MG * 10, "creatinine_mg_dl_vers_umol_l"),
     _scale("CREAT_U", "µmol/L", 0.001, "umol_l_vers_mmol_l"),
     _scale("CREAT_U", "g/L", CREATININE_UMOL_PER_MG, "creatinine_g_l_vers_mmol_l"),
-    *(_scale(e, "mmol/L", 1 / CHOLESTEROL_MMOL_PER_G, "cholesterol_mmol_l_vers_g_l") for e in _LIPIDS),
+    *(_scale(e, "mmol/L", 1 / CHOLESTEROL_MMOL_PER_G, "cholesterol_mmol_l_vers_g_l")
+      for e in _LIPIDS),
     *(_scale(e, "mg/dL", 0.01, "mg_dl_vers_g_l") for e in _LIPIDS),
     _scale("TG", "mmol/L", 1 / TRIGLYCERIDES_MMOL_PER_G, "triglycerides_mmol_l_vers_g_l"),
     _scale("TG", "mg/dL", 0.01, "mg_dl_vers_g_l"),
@@ -234,7 +235,8 @@ def normalise_labels(labels: Sequence[str] | pa.Array | pa.ChunkedArray) -> pa.T
 
 
 @lru_cache(maxsize=1)
-def _rule_index() -> tuple[dict[tuple[str, str], int], np.ndarray, np.ndarray, list[str], list[str]]:
+def _rule_index() -> tuple[dict[tuple[str, str], int], np.ndarray, np.ndarray, list[str],
+                           list[str]]:
     """(exam, unit) → rule id; factor and offset arrays; rule names; canonical units per rule id."""
     canon = dict(zip(exams()["exam_code"].to_pylist(), exams()["canonical_unit"].to_pylist()))
     index: dict[tuple[str, str], int] = {}
@@ -277,7 +279,8 @@ def to_canonical(exam_code: pa.Array, value: pa.Array, unit: pa.Array
     exam_code = as_label_array(exam_code)
     unit = as_label_array(unit)
     # A blank unit is a missing unit.
-    unit = pc.if_else(pc.equal(pc.utf8_trim_whitespace(unit), ""), pa.scalar(None, pa.string()), unit)
+    blank = pc.equal(pc.utf8_trim_whitespace(unit), "")
+    unit = pc.if_else(blank, pa.scalar(None, pa.string()), unit)
     value = pc.cast(value, pa.float64())
     index, factors, offsets, names, units = _rule_index()
     # An INR is dimensionless: a missing unit is its canonical unit, not an unknown one.
@@ -297,7 +300,8 @@ def to_canonical(exam_code: pa.Array, value: pa.Array, unit: pa.Array
     safe = np.where(known, rid, 0)
     raw = value.to_numpy(zero_copy_only=False).astype(np.float64)
     converted = np.where(known, raw * factors[safe] + offsets[safe], raw)
-    out_value = pa.array(converted, type=pa.float64(), mask=pc.is_null(value).to_numpy(zero_copy_only=False))
+    out_value = pa.array(converted, type=pa.float64(),
+                         mask=pc.is_null(value).to_numpy(zero_copy_only=False))
     name_arr = pa.array(names + [None], type=pa.string())
     unit_arr = pa.array(units + [None], type=pa.string())
     pick = pa.array(np.where(known, rid, len(names)))
@@ -306,7 +310,8 @@ def to_canonical(exam_code: pa.Array, value: pa.Array, unit: pa.Array
     return out_value, out_unit, out_rule
 
 
-def convert(exam_code: str, values: pa.Array | Sequence[float], from_unit: str, to_unit: str) -> pa.Array:
+def convert(exam_code: str, values: pa.Array | Sequence[float], from_unit: str,
+            to_unit: str) -> pa.Array:
     """Convert values of one exam between any two units the rules know (through the canonical
     unit): `convert("HBA1C", [7.0], "%", "mmol/mol")` → `[53.0…]`. Raises ValueError for a unit
     with no rule — unlike `to_canonical`, a caller here asks for a specific conversion."""
@@ -320,7 +325,8 @@ def convert(exam_code: str, values: pa.Array | Sequence[float], from_unit: str, 
         return k
 
     src, dst = rule(from_unit), rule(to_unit)
-    arr = np.asarray(values.to_numpy(zero_copy_only=False) if isinstance(values, pa.Array) else values,
-                     dtype=np.float64)
+    if isinstance(values, pa.Array):
+        values = values.to_numpy(zero_copy_only=False)
+    arr = np.asarray(values, dtype=np.float64)
     canonical = arr * factors[src] + offsets[src]
     return pa.array((canonical - offsets[dst]) / factors[dst], type=pa.float64())

@@ -62,7 +62,8 @@ def _split(cell: str, path, line: int) -> tuple[str, ...]:
     vals = tuple(v.strip() for v in cell.split("|") if v.strip())
     bad = [v for v in vals if v not in _ORDER]
     if bad:
-        raise ValueError(f"{path}:{line}: unknown valence {bad[0]!r}; use one of {', '.join(VALENCES)}")
+        raise ValueError(f"{path}:{line}: unknown valence {bad[0]!r}; "
+                         f"use one of {', '.join(VALENCES)}")
     return vals
 
 
@@ -91,7 +92,8 @@ def is_vaccine(product: str) -> bool:
 
 @lru_cache(maxsize=1)
 def _lexicon() -> tuple[dict[str, tuple[str | None, tuple[str, ...]]], int, dict[str, str]]:
-    """compact key (spaces removed) → (product or None, valences); longest key in words; fuzzy keys."""
+    """Compact key (spaces removed) → (product or None, valences); longest key in words;
+    one-word brand keys for typo correction."""
     lex: dict[str, tuple[str | None, tuple[str, ...]]] = {}
     max_words = 1
     path = data_path("vaccine_shorthand_fr.csv")
