@@ -208,3 +208,18 @@ def dirty_vaccinations(vac: dict, birth: np.ndarray, today_day: int, rng: np.ran
 def duplicate_rows(n: int, rng: np.random.Generator) -> np.ndarray:
     """Row indices to export twice."""
     return np.flatnonzero(rng.random(n) < DUPLICATE_ROW_RATE)
+
+
+#: Documented rate of each error kind, per eligible row (see the constants above; docs/synth.md).
+ERROR_RATES = {
+    "implausible_weight": IMPLAUSIBLE_WEIGHT_RATE,
+    "implausible_height_for_age": IMPLAUSIBLE_HEIGHT_FOR_AGE_RATE,
+    "wrong_recorded_bmi": WRONG_RECORDED_BMI_RATE,
+    "height_in_metres": HEIGHT_IN_METRES_RATE,
+    "weight_in_grams": WEIGHT_IN_GRAMS_RATE,
+    "decimal_comma": DECIMAL_COMMA_RATE,
+    "swapped_weight_height": SWAPPED_WEIGHT_HEIGHT_RATE,
+    "future_date": FUTURE_DATE_RATE,
+    "before_birth": BEFORE_BIRTH_RATE,
+    "duplicate_row": DUPLICATE_ROW_RATE,
+}

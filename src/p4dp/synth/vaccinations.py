@@ -22,7 +22,8 @@ FLU_REGULAR_SHARE = 0.55
 FLU_REGULAR_P = 0.88
 FLU_OTHER_P = 0.08
 FLU_RISK_CONDITIONS = ("dt2", "asthma", "copd", "af")
-FLU_RISK_FACTOR = 0.6
+FLU_RISK_FACTOR = 0.3
+COVID_FIRST_DOSES = C.day(date(2021, 6, 1))
 #: The first label of a dose is the usual one; the others share this probability.
 OTHER_LABEL_SHARE = 0.4
 
@@ -95,6 +96,9 @@ def build_vaccinations(pat: Patients, rng: np.random.Generator, today: date) -> 
         w = np.r_[1 - OTHER_LABEL_SHARE, np.full(len(labels) - 1,
                                                   OTHER_LABEL_SHARE / max(len(labels) - 1, 1))]
         li = C.choice_index(rng, w, len(p_))
+        # A free-text label mentioning COVID doses only makes sense once they existed.
+        anachronic = np.array(["covid" in lbl.lower() for lbl in labels])[li] & (d_ < COVID_FIRST_DOSES)
+        li = np.where(anachronic & (family != "covid"), 0, li)
         parts.append((p_, d_, np.array(labels, dtype=object)[li], free[li],
                       np.full(len(p_), labels[0], dtype=object), np.full(len(p_), r["key"], dtype=object)))
     res = {
