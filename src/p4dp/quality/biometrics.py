@@ -50,11 +50,12 @@ class Frame:
         self.kind = strings(col(t, "kind"))
         self.value = floats(col(t, "value"))
         self.day = days(col(t, "date"))
-        pidx = ctx.patient_index(t)
+        code, pidx = ctx.patient_codes(t)
         self.sex = ctx.patients.take(ctx.patients.sex, pidx, missing=None)
         self.age = age_months(self.day, ctx.patients.take(ctx.patients.birth_mid, pidx))
-        codes = pc.dictionary_encode(col(t, "patient_id")).indices
-        code = np.asarray(pc.fill_null(codes, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        kind_codes = pc.dictionary_encode(col(t, "kind")).indices
+        self.kind_code = np.asarray(pc.fill_null(kind_codes, -1).to_numpy(zero_copy_only=False),
+                                    dtype=np.int64)
         day = np.nan_to_num(self.day, nan=-(2 ** 19)).astype(np.int64)
         # One integer per (patient, day): same-day readings share it.
         self.key = (code << 21) | (day + 2 ** 20)

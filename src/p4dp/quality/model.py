@@ -8,6 +8,7 @@ from typing import Callable
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from p4dp.quality.frame import Patients
 
@@ -46,15 +47,28 @@ class Context:
     #: Per-step memo (e.g. the biometric frame of the table's current state).
     cache: dict = field(default_factory=dict)
 
-    def patient_index(self, t: pa.Table) -> np.ndarray:
-        """Row → index in `patients` (−1 unknown), memoised for the table's current state."""
-        hit = self.cache.get("patient_index")
+    def patient_codes(self, t: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+        """Per row: a code of its patient id within `t` (−1 when null) and the index of the
+        patient in `patients` (−1 unknown). One hash of the column, memoised for the table's
+        current state: the biometric steps need both."""
+        hit = self.cache.get("patient_codes")
         if hit is not None and hit[0] is t:
-            return hit[1]
+            return hit[1], hit[2]
         c = t.column("patient_id")
-        idx = self.patients.lookup(c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c)
-        self.cache["patient_index"] = (t, idx)
-        return idx
+        enc = pc.dictionary_encode(c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c)
+        codes = np.asarray(pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False),
+                           dtype=np.int64)
+        per_code = self.patients.lookup(enc.dictionary)
+        idx = np.full(len(codes), -1, dtype=np.int64)
+        known = codes >= 0
+        if len(per_code):
+            idx[known] = per_code[codes[known]]
+        self.cache["patient_codes"] = (t, codes, idx)
+        return codes, idx
+
+    def patient_index(self, t: pa.Table) -> np.ndarray:
+        """Row → index in `patients` (−1 unknown)."""
+        return self.patient_codes(t)[1]
 
 
 #: A check's implementation: rows of `table` (its current state) that violate it. When it returns
