@@ -275,3 +275,9 @@ def test_quarantine_checks_remove_rows_report_checks_do_not(qb):
         for step in steps_for(name):
             if isinstance(step, Check) and step.action is Action.REPORT:
                 assert step.id.split(".")[0] in ("conformance", "completeness")
+
+
+def test_two_encounters_with_the_same_gp_on_the_same_day_are_both_kept(qb):
+    out = qb.run(patient=[qb.valid_row("patient")],
+                 encounter=[qb.encounter("1", "p1", D), qb.encounter("2", "p1", D)])
+    assert out.quarantine.num_rows == 0 and out.tables["encounter"].num_rows == 2

@@ -23,9 +23,11 @@ from p4dp.quality.model import Action, Category, Check, Context, Level
 _CDM = "P4DP common data model (src/p4dp/cdm/tables.py)"
 
 #: Tables where two rows with identical content (ids aside) are a duplicated export, not two real
-#: events. Patients are excluded: twins share sex, birth month and practice.
-CONTENT_DUPLICATE_TABLES = ("encounter", "problem", "biometric", "lab_result", "antecedent",
-                            "history", "vaccination", "prescription")
+#: events. Patients are excluded (twins share sex, birth month and practice), and so are
+#: encounters: a patient may see the same GP twice in a day (morning visit, evening call), and
+#: quarantining one would orphan its problems and prescriptions.
+CONTENT_DUPLICATE_TABLES = ("problem", "biometric", "lab_result", "antecedent", "history",
+                            "vaccination", "prescription")
 #: Clinical event dates checked against the patient's birth and death.
 EVENT_DATES = {
     "encounter": "date", "problem": "date", "biometric": "date", "lab_result": "date",
