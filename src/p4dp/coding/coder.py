@@ -68,6 +68,8 @@ _NEGATION_WORDS = frozenset({"pa", "pas", "san", "sans", "absence", "aucun", "au
 _CONTEXT_WORDS = frozenset("""familial familiale familiaux familiales famille pere mere frere soeur
     fils fille parent parents grand oncle tante cousin cousine suspicion suspecte probable possible
     eventuel eventuelle hypothese doute evoque eliminer""".split())
+#: Negation words that, inside the span of a multi-word term, cut it in two.
+_SPLITTING_NEGATIONS = frozenset({"pas", "sans", "aucun", "aucune", "absence", "ni"})
 #: Bound of the per-process cache (distinct texts); cleared when full.
 CACHE_MAX = 500_000
 
@@ -157,12 +159,25 @@ def _find_matches(norm: Normalised, field_name: str) -> list[_Match]:
         for k in positions:
             candidates.update(lex.index.get(k, ()))
         found = [lex.entries[c] for c in candidates if lex.entries[c].keys <= positions.keys()]
-        found.sort(key=lambda e: (-e.length, _field_preference(e.code, field_name), e.term))
+        placed = {e.rank: tuple(sorted(positions[k] for k in e.keys)) for e in found}
+
+        def order(e: lexicon_mod.Entry) -> tuple:
+            pref = _field_preference(e.code, field_name)
+            spread = placed[e.rank][-1] - placed[e.rank][0]  # contiguous words first
+            if field_name == "procedure":
+                # A procedure text names an act first: "TDR angine négatif" is the test (R33).
+                return pref > 1, -e.length, pref, spread, e.rank
+            return -e.length, pref, spread, e.rank
+
+        found.sort(key=order)
         used: set[int] = set()
         for e in found:
-            pos = tuple(sorted(positions[k] for k in e.keys))
+            pos = placed[e.rank]
             if used.intersection(pos):
                 continue
+            if len(pos) > 1 and any(norm.tokens[i] in _SPLITTING_NEGATIONS and keys[i] not in e.keys
+                                    for i in range(pos[0] + 1, pos[-1])):
+                continue  # "lombalgie sans irradiation" is not "lombalgie avec irradiation"
             used.update(pos)
             matches.append(_Match(e, pos, bool(fuzzy_at.intersection(pos))))
     matches.sort(key=lambda m: m.start)
@@ -188,6 +203,15 @@ def _field_preference(code: str, field_name: str) -> int:
     if comp == "process":
         return 2 if weak else 0
     return 1
+
+
+def _family_applies(m: _Match, code: str) -> bool:
+    """A family context turns a disease into a risk factor, except for social problems (a
+    relative's death or illness is the patient's own problem, chapter Z), process codes and
+    terms written for the family context ("antécédent familial de cancer du sein")."""
+    return (icpc.component(code) != "process" and code[0] != "Z"
+            and code not in (FAMILY_CANCER, FAMILY_CARDIO, FAMILY_OTHER)
+            and not (m.entry.keys & _CONTEXT_WORDS))
 
 
 def family_code(code: str) -> str:
@@ -254,11 +278,19 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
         code = m.entry.code
         if code.startswith("-"):
             code = (chapter or "A") + code[1:]
-        if m.qualifier.family and icpc.component(code) != "process":
+        if m.qualifier.family and _family_applies(m, code):
             code = family_code(code)
         m.code = code
-    ranked = sorted(live, key=lambda m: (_field_preference(m.code, field_name), m.start))
+    def rank(m: _Match) -> tuple[int, int]:
+        pref = _field_preference(m.code, field_name)
+        if field_name != "procedure" and m.fuzzy and icpc.component(m.code) == "process":
+            pref = max(pref, 2)  # a corrected word is a weak reason to call the visit an act
+        return pref, m.start
+
+    ranked = sorted(live, key=rank)
     main = ranked[0]
+    named = {m.code for m in ranked[1:]}
+    better = next((c for (a, b), c in lexicon_mod.combinations().items() if a == main.code and b in named), None)
     confidence = CONF_FLOOR + (CONF_FULL - CONF_FLOOR) * _coverage(norm, matches)
     if main.fuzzy:
         confidence *= FUZZY_FACTOR
@@ -266,8 +298,11 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
         confidence *= HYPOTHESIS_FACTOR
     if field_name != "procedure" and _is_weak(main.code):
         confidence *= WEAK_FACTOR
-    others = tuple(dict.fromkeys(m.code for m in ranked[1:] if m.code != main.code))
+    main_code = better or main.code
+    others = tuple(dict.fromkeys(m.code for m in ranked if m.code != main_code))
     parts = [f"terme {_describe(main)}"]
+    if better:
+        parts.append(f"précisé en {better} par l'autre terme")
     rest = [_describe(m) for m in ranked[1:]]
     if rest:
         parts.append("autres : " + " ; ".join(rest))
@@ -278,7 +313,7 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
     if confidence < min_confidence:
         return Coding(NO_CODE, confidence, f"Pas de code attribué : confiance {confidence:.2f} "
                       f"< {min_confidence:.2f} ({explanation})", others)
-    return Coding(main.code, confidence, explanation, others,
+    return Coding(main_code, confidence, explanation, others,
                   default_chapter=chapter is None and main.entry.code.startswith("-"))
 
 

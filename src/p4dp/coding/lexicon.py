@@ -25,6 +25,8 @@ SITE_TEMPLATES = (
     "douleur {}", "douleurs {}", "mal {}", "mal au {}", "mal aux {}", "{} douloureux",
     "{} douloureuse", "{} douloureuses", "algie {}", "gene {}", "douleur au niveau {}",
     "sensation douleur {}", "probleme {}", "symptome {}", "plainte {}", "souffrance {}",
+    "raideur {}", "gonflement {}", "{} gonfle", "{} gonflee", "{} enfle", "{} enflee",
+    "blocage {}", "{} bloque", "{} bloquee",
 )
 
 
@@ -37,6 +39,7 @@ class Entry:
     code: str
     term: str
     source: str
+    rank: int = 0  # position in the data files: earlier lines win ties
 
     @property
     def component(self) -> str:
@@ -92,6 +95,23 @@ def raw_terms() -> list[tuple[str, str, str]]:
 
 
 @lru_cache(maxsize=1)
+def combinations() -> dict[tuple[str, str], str]:
+    """(main code, other code named in the same text) -> more precise code (combinations.tsv)."""
+    out: dict[tuple[str, str], str] = {}
+    text = resources.files(_DATA).joinpath("combinations.tsv").read_text(encoding="utf-8")
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        if len(parts) != 3:
+            raise ValueError(f"combinations.tsv line {lineno}: expected 'main<TAB>other<TAB>result'")
+        for c in parts:
+            _check_code(c, f"combinations.tsv line {lineno}")
+        out[(parts[0], parts[1])] = parts[2]
+    return out
+
+
+@lru_cache(maxsize=1)
 def load() -> Lexicon:
     """Build the lexicon index. Duplicate (keys, code) pairs are merged; a term listed under
     two codes is kept under both (the field decides, e.g. a drug name is a prescription in the
@@ -107,6 +127,15 @@ def load() -> Lexicon:
             continue
         seen[(kset, code)] = len(entries)
         entries.append(Entry(kset, len(kset), code, term, where))
+    # A chapter-less process term that is also a problem term takes that problem's chapter:
+    # "renouvellement pilule" is W50 whatever else the text says.
+    problem_chapter: dict[frozenset[str], str] = {}
+    for e in entries:
+        if not e.code.startswith("-") and icpc.component(e.code) != "process":
+            problem_chapter.setdefault(e.keys, e.code[0])
+    entries = [Entry(e.keys, e.length,
+                     problem_chapter[e.keys] + e.code[1:] if e.code.startswith("-") and e.keys in problem_chapter else e.code,
+                     e.term, e.source, i) for i, e in enumerate(entries)]
     index: dict[str, list[int]] = defaultdict(list)
     for i, e in enumerate(entries):
         for k in e.keys:

@@ -34,7 +34,7 @@ STOPWORDS = frozenset(
     bilateraux depuis jour jours j semaine semaines sem mois an ans h heure heures hier
     matin soir nuit aujourd hui ce matin cote cotes gche dte dr dt drt g
     mr mme mlle monsieur madame pt patient patiente
-    tres peu plus moins assez bien
+    tres plus assez bien
     """.split()
 ) - {"cote", "cotes"}
 
@@ -106,15 +106,20 @@ _DECIMAL = re.compile(r"(?<=\d)[.,](?=\d)")
 _SPACED_DASH = re.compile(r"\s[-–—]\s|^\s*[-–—*•]\s*|\n\s*[-–—*•]\s*")
 _TOKEN = re.compile(r"[a-z0-9]+|[,;+/|.\n]|\?")
 _DOTTED = re.compile(r"\b(?:[a-z]\.){2,}")
+_ORDINAL = re.compile(r"\b(\d+)\s?(?:eme|ieme|e|er|ere|nd|nde)\b")
+# "TDR+", "BU -", "ECBU +": the sign is the test's result, not a separator between problems.
+_TEST_SIGN = re.compile(r"\b(tdr|bu|ecbu|test|pcr|streptotest|autotest|hcg|serologie|covid|strepto|grippe)\s?([+-])(?=\s|$|[,;.)])")
 
 
 def fold(text: str) -> str:
     """Lower case, without accents or ligatures; punctuation other than separators -> space."""
-    text = _SPACED_DASH.sub(" , ", text.translate(_LIGATURES))
-    text = unicodedata.normalize("NFKD", text.lower())
+    text = unicodedata.normalize("NFKD", text.translate(_LIGATURES).lower())
     text = "".join(c for c in text if not unicodedata.combining(c))
     text = _DECIMAL.sub("", text)  # "38,5" / "38.5" stay one number, not a separator
     text = _DOTTED.sub(lambda m: m.group(0).replace(".", "") + " ", text)  # "I.N.R." -> "inr"
+    text = _ORDINAL.sub(r"\1", text)
+    text = _TEST_SIGN.sub(lambda m: m.group(1) + (" positif" if m.group(2) == "+" else " negatif"), text)
+    text = _SPACED_DASH.sub(" , ", text)
     return _PUNCT.sub(" ", text)
 
 

@@ -44,9 +44,15 @@ def _pipeline() -> Any:
     return nlp
 
 
+#: "non" before a word negates that word ("HTA non contrôlée", "diabète non insulinodépendant"),
+#: not the problem named before it.
+_NON_ADJECTIVE = re.compile(r"\bnon(?= [a-z])")
+
+
 def _mask_test_results(text: str) -> str:
     """Blank the result word of a test so that edsnlp does not negate the disease beside it."""
-    return _TEST_RESULT.sub(lambda m: m.group(0)[: m.start(3) - m.start(0)] + " " * len(m.group(3)), text)
+    text = _TEST_RESULT.sub(lambda m: m.group(0)[: m.start(3) - m.start(0)] + " " * len(m.group(3)), text)
+    return _NON_ADJECTIVE.sub("   ", text)
 
 
 def qualify(text: str, spans: list[tuple[int, int]]) -> list[Qualifier]:
