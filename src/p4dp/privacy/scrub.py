@@ -243,8 +243,13 @@ def _same_date(m: re.Match, birth: date) -> bool:
 
 
 def _sentence_start(text: str, start: int) -> bool:
+    """Start of the text, of a line, or of a labelled field ("Motif : Toux").
+
+    Not after ". " or " - ": GPs chain several notes in one field ("toux. Rose dit aller mieux"),
+    and a capitalised name-word after such a break is far more often the name than the word.
+    """
     before = text[:start].rstrip(" \t\"'«»([")
-    return not before or before[-1] in ".!?:;\n\r•–-*/|"
+    return not before or before[-1] in ":;\n\r•*|"
 
 
 class PatientScrubber:
@@ -680,3 +685,85 @@ def scrub_record_json(text: str | None, patient_id: str | None, identities: Iden
 def tokens_in(text: str) -> Iterable[str]:
     """Folded words of a text (for evaluation)."""
     return _WORD_RE.findall(fold(text))
+
+
+# --- evaluation against a ground truth ----------------------------------------------------------
+
+
+def _count_whole(word: str, folded_text: str) -> int:
+    return len(re.findall(rf"(?<!\w){re.escape(word)}(?!\w)", folded_text))
+
+
+def evaluate(before: dict[str, pa.Table], after: dict[str, pa.Table],
+             identity_tokens: pa.Table) -> dict:
+    """Removal and false-removal rates of a scrubbing run against injected identity tokens.
+
+    ``identity_tokens``: ``table, row_key, column, token, token_kind`` (the synthetic network's
+    ground truth; row keys are the staging ids). A token counts as removed when its occurrences
+    in the text (whole word, case and accent folded) dropped by at least the number injected. A
+    word counts as falsely removed when it was in the text, is not part of an injected token, and
+    is gone after scrubbing; the rate is over all words of all free-text columns.
+    """
+    gt: dict[tuple[str, str, str], list[tuple[str, str]]] = {}
+    for r in identity_tokens.select(["table", "row_key", "column", "token",
+                                     "token_kind"]).to_pylist():
+        gt.setdefault((r["table"], r["column"], r["row_key"]), []).append(
+            (r["token"], r["token_kind"]))
+    from p4dp.cdm import table as cdm_table
+
+    words = gt_words = lost = 0
+    by_kind: Counter = Counter()
+    removed_by_kind: Counter = Counter()
+    misses: list[dict] = []
+    false_examples: list[dict] = []
+    for name, columns in FREE_TEXT_COLUMNS.items():
+        if name not in before or before[name].num_rows == 0:
+            continue
+        key = cdm_table(name).primary_key[0]
+        keys = before[name][key]
+        for column in columns:
+            if column not in before[name].column_names:
+                continue
+            b, a = before[name][column], after[name][column]
+            counts = pc.list_value_length(pc.split_pattern_regex(fold_array(b),
+                                                                 _ARROW_WORD_SEPARATOR))
+            words += int(pc.sum(counts).as_py() or 0)
+            changed = pc.fill_null(pc.not_equal(b, a), False)
+            rows = set(np.flatnonzero(changed.to_numpy(zero_copy_only=False)).tolist())
+            wanted = {k[2] for k in gt if k[0] == name and k[1] == column}
+            if wanted:
+                mask = pc.is_in(keys, value_set=pa.array(sorted(wanted), keys.type))
+                rows |= set(np.flatnonzero(pc.fill_null(mask, False).to_numpy(
+                    zero_copy_only=False)).tolist())
+            for i in sorted(rows):
+                bt, at = b[i].as_py() or "", a[i].as_py() or ""
+                injected = gt.get((name, column, keys[i].as_py()), [])
+                bw, aw = Counter(tokens_in(bt)), Counter(tokens_in(at))
+                inj_words = Counter(w for tok, _ in injected for w in tokens_in(tok))
+                gt_words += sum(inj_words.values())
+                missing = (bw - inj_words) - aw
+                lost += sum(missing.values())
+                if missing and len(false_examples) < 20:
+                    false_examples.append({"before": bt, "after": at, "lost": sorted(missing)})
+                fb, fa = fold(bt), fold(at)
+                per_token = Counter(tok for tok, _ in injected)
+                for tok, kind in injected:
+                    by_kind[kind] += 1
+                    ft = fold(tok)
+                    if _count_whole(ft, fa) <= _count_whole(ft, fb) - per_token[tok]:
+                        removed_by_kind[kind] += 1
+                    elif len(misses) < 20:
+                        misses.append({"token": tok, "kind": kind, "before": bt, "after": at})
+    n_tokens = sum(by_kind.values())
+    clinical_words = max(words - gt_words, 1)
+    return {
+        "tokens": n_tokens,
+        "removed": sum(removed_by_kind.values()),
+        "removal_rate": sum(removed_by_kind.values()) / n_tokens if n_tokens else 1.0,
+        "by_kind": {k: (by_kind[k], removed_by_kind[k]) for k in sorted(by_kind)},
+        "words": words - gt_words,
+        "falsely_removed": lost,
+        "false_removal_rate": lost / clinical_words,
+        "misses": misses,
+        "false_examples": false_examples,
+    }
