@@ -62,7 +62,10 @@ def read_export(folder: Path, fmt: str, source_id: str) -> ReadResult:
                          f"{', '.join(FORMATS)}")
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} : dossier d'export introuvable")
-    tables, quarantine = read(folder, source_id)
+    from p4dp.sources._common import gc_paused
+
+    with gc_paused():
+        tables, quarantine = read(folder, source_id)
     return ReadResult(tables=tables, quarantine=quarantine.table())
 
 

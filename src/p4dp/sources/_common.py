@@ -10,9 +10,11 @@ French because they are shown to the practice's data steward.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,6 +37,20 @@ QUARANTINE_SCHEMA = table("quarantine").arrow_schema("staging")
 
 def empty_tables() -> dict[str, pa.Table]:
     return {t.name: t.arrow_schema("staging").empty_table() for t in CLINICAL_TABLES}
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while millions of small, acyclic JSON dicts are
+    built: it would rescan them again and again (measured: about a third of the JSON readers'
+    time). Restored on exit, whatever happens."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # ── encodings ────────────────────────────────────────────────────────────────────────────────────

@@ -169,7 +169,10 @@ class _Rows:
     def add(self, where: str, res: dict, **values: object) -> None:
         i = len(self.where)
         for k, v in values.items():
-            self.values.setdefault(k, [None] * i).append(v)
+            col = self.values.get(k)
+            if col is None:
+                col = self.values[k] = [None] * i
+            col.append(v)
         for k, col in self.values.items():
             if len(col) == i:
                 col.append(None)
@@ -372,11 +375,13 @@ def _condition(rows: dict[str, _Rows], problems: dict, res: dict, where: str) ->
         problems[key] = (len(r.where) - 1, set())
     i, seen = problems[key]
     seen.add(role)
+    n = len(r.where)
     for k, v in ((f"{role}_text", code.get("text")), (f"{role}_code", _coding(code, ICPC2))):
-        r.values.setdefault(k, [None] * len(r.where))
-        while len(r.values[k]) < len(r.where):
-            r.values[k].append(None)
-        r.values[k][i] = v
+        col = r.values.get(k)
+        if col is None:
+            col = r.values[k] = [None] * n
+        col.extend([None] * (n - len(col)))
+        col[i] = v
 
 
 def _allergy(rows: dict[str, _Rows], res: dict, where: str) -> None:

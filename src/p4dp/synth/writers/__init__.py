@@ -26,7 +26,10 @@ def write_export(fmt: str, tables: dict[str, pa.Table], out_dir: Path) -> None:
         from p4dp.synth.writers.fhir import write
     else:
         raise ValueError(f"unknown export format {fmt!r}; known: {', '.join(FORMATS)}")
-    write(tables, out_dir)
+    from p4dp.sources._common import gc_paused
+
+    with gc_paused():
+        write(tables, out_dir)
 
 
 __all__ = ["FORMATS", "write_export"]
