@@ -151,8 +151,9 @@ def same_day(f: Frame, of_kind: str, partner: str) -> np.ndarray:
     """For every row: index of the single same-day `partner` reading of the patient when the row is
     of kind `of_kind` (−1 otherwise, or when there are several partners that day)."""
     uniq, rows = _unique_rows(f.key, (f.kind == partner) & np.isfinite(f.value))
-    out = _match(f.key, uniq, rows)
-    out[f.kind != of_kind] = -1
+    out = np.full(len(f.key), -1, dtype=np.int64)
+    mine = np.nonzero(f.kind == of_kind)[0]
+    out[mine] = _match(f.key[mine], uniq, rows)
     return out
 
 
@@ -165,18 +166,24 @@ def bmi(weight: np.ndarray, height_cm: np.ndarray) -> np.ndarray:
 
 def set_values(t: pa.Table, rows: np.ndarray, new_values: np.ndarray, rule: str) -> pa.Table:
     """Set `value` on `rows`, keep the original in `raw_value` (unless the export's text is already
-    there) and append `rule` to `repair_rule`."""
+    there) and append `rule` to `repair_rule`. Only the changed rows are converted."""
     if not rows.any():
         return t
-    value = col(t, "value")
+    idx = np.nonzero(rows)[0]
     sel = pa.array(rows)
-    new = pc.if_else(sel, pa.array(new_values, pa.float64()), value)
+    value = col(t, "value")
+    new = pc.replace_with_mask(value, sel, pa.array(new_values[idx], pa.float64()))
     raw = col(t, "raw_value")
-    raw_new = pc.if_else(pc.and_(sel, pc.is_null(raw)), pc.cast(value, pa.string()), raw)
+    keep_raw = np.asarray(pc.is_null(raw).to_numpy(zero_copy_only=False), dtype=bool) & rows
+    raw_new = raw
+    if keep_raw.any():
+        original = pc.cast(value.take(pa.array(np.nonzero(keep_raw)[0])), pa.string())
+        raw_new = pc.replace_with_mask(raw, pa.array(keep_raw), original)
     rule_col = col(t, "repair_rule")
-    appended = pc.if_else(pc.is_null(rule_col), pa.scalar(rule),
-                          pc.binary_join_element_wise(rule_col, pa.scalar(rule), ";"))
-    rule_new = pc.if_else(sel, appended, rule_col)
+    old_rules = rule_col.take(pa.array(idx))
+    appended = pc.if_else(pc.is_null(old_rules), pa.scalar(rule),
+                          pc.binary_join_element_wise(old_rules, pa.scalar(rule), ";"))
+    rule_new = pc.replace_with_mask(rule_col, sel, appended)
     for name, arr in (("value", new), ("raw_value", raw_new), ("repair_rule", rule_new)):
         t = t.set_column(t.schema.get_field_index(name), t.schema.field(name), arr)
     return t

@@ -135,8 +135,7 @@ def id_format_check(name: str) -> Check:
 
     def evaluate(ctx: Context, t: pa.Table) -> np.ndarray:
         c = col(t, key)
-        bad = pc.or_(pc.equal(pc.utf8_trim_whitespace(c), ""),
-                     pc.match_substring_regex(c, r"\s"))
+        bad = pc.or_(pc.equal(pc.binary_length(c), 0), pc.match_substring_regex(c, r"\s"))
         return mask(bad)
 
     return Check(
