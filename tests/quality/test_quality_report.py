@@ -149,3 +149,15 @@ def test_cli_quality_report_prints_and_writes_html(qb, tmp_path, monkeypatch):
         assert "Rapport qualité" in page.read_text(encoding="utf-8")
     finally:
         settings_mod.get_settings.cache_clear()
+
+
+def test_withdrawn_practitioner_examples_are_purged_by_pseudonym_of_row_or_value(qb):
+    from p4dp.quality import purge_examples
+
+    con = duckdb.connect()
+    enc = qb.encounter("1", "p1", D, practitioner_id="gp-without-prefix")
+    out = qb.run(patient=[qb.valid_row("patient")], encounter=[enc])
+    save_report(con, out.report)
+    assert "gp-without-prefix" in json.dumps(load_reports(con))
+    assert purge_examples(con, ["gp-without-prefix"]) == 1
+    assert "gp-without-prefix" not in json.dumps(load_reports(con)[0]["checks"])

@@ -11,7 +11,7 @@ See docs/quality.md.
 from p4dp.quality.pipeline import QualityOutcome, check_batch
 from p4dp.quality.registry import all_checks, all_repairs, steps_for
 from p4dp.quality.report import render_html
-from p4dp.quality.store import load_reports, save_report, trends
+from p4dp.quality.store import load_reports, purge_examples, save_report, trends
 
 __all__ = ["QualityOutcome", "all_checks", "all_repairs", "check_batch", "load_reports",
-           "render_html", "save_report", "steps_for", "trends"]
+           "purge_examples", "render_html", "save_report", "steps_for", "trends"]

@@ -84,24 +84,34 @@ def trends(con: duckdb.DuckDBPyConnection, source_id: str) -> dict[str, list[dic
     return trends_from_reports(load_reports(con, source_id=source_id))
 
 
-def purge_patient(con: duckdb.DuckDBPyConnection, pseudonym: str) -> int:
-    """Remove a withdrawn patient's rows from the stored reports' examples; return how many.
+def purge_examples(con: duckdb.DuckDBPyConnection, pseudonyms: list[str]) -> int:
+    """Remove from the stored reports every example that names one of `pseudonyms` (as patient,
+    row key or shown value); return how many examples went.
 
-    Reports keep up to five example rows per check, with their patient pseudonym: a withdrawal
-    must remove those too (issue 3: purge every row that came from them).
+    Reports keep up to five example rows per check with their patient pseudonym: a patient's
+    objection or a GP's withdrawal must remove those too (issue 3: purge every row that came
+    from them). Call it inside the withdrawal's transaction with the withdrawn pseudonym and, for
+    a GP, the pseudonyms of the patients whose rows were purged.
     """
-    if not _exists(con):
+    gone = {p for p in pseudonyms if p}
+    if not gone or not _exists(con):
         return 0
     removed = 0
-    rows = con.execute(f"SELECT batch_id, report FROM {TABLE} WHERE contains(report, ?)",
-                       [pseudonym]).fetchall()
-    for batch_id, text in rows:
+    for batch_id, text in con.execute(f"SELECT batch_id, report FROM {TABLE}").fetchall():
+        if not any(p in text for p in gone):
+            continue
         report = json.loads(text)
         for s in report.get("checks", {}).values():
-            kept = [e for e in s.get("examples", []) if e.get("patient_id") != pseudonym
-                    and e.get("row_key") != pseudonym]
-            removed += len(s.get("examples", [])) - len(kept)
+            examples = s.get("examples", [])
+            kept = [e for e in examples if not ({e.get("patient_id"), e.get("row_key"),
+                                                 e.get("value")} & gone)]
+            removed += len(examples) - len(kept)
             s["examples"] = kept
         con.execute(f"UPDATE {TABLE} SET report = ? WHERE batch_id = ?",
                     [json.dumps(report, ensure_ascii=False), batch_id])
     return removed
+
+
+def purge_patient(con: duckdb.DuckDBPyConnection, pseudonym: str) -> int:
+    """`purge_examples` for one patient."""
+    return purge_examples(con, [pseudonym])
