@@ -154,3 +154,10 @@ def test_duplicate_removal_keeps_one_row_and_quarantines_the_others(qb, n):
     assert list(_rows(out)) == ["arm_b0"]
     assert out.quarantined_count == n - 1
     assert out.report["repairs"]["duplicate_removed"]["rows"] == n - 1
+
+
+def test_rules_applied_upstream_are_counted_in_the_report(qb):
+    row = qb.lab("1", "p1", D, "HbA1c", 7.0, "%", raw="53", repair_rule="hba1c_mmol_mol_to_pct")
+    out = qb.run(patient=[qb.valid_row("patient")], lab_result=[row])
+    assert out.report["repairs"]["hba1c_mmol_mol_to_pct"]["rows"] == 1
+    assert out.repaired_count == 1

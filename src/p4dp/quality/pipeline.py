@@ -161,6 +161,15 @@ def _report(ctx: Context, as_of: dt.date, stats: dict, by_table: dict, repair_co
     for rule, r in repairs_run.items():
         repairs[rule] = {"rows": int(repair_counts.get(rule, 0)), "description_fr": r.description_fr,
                          "description_en": r.description_en, "source": r.source}
+    for rule, n in sorted(repair_counts.items()):
+        if rule not in repairs:
+            repairs[rule] = {
+                "rows": int(n),
+                "description_fr": "Règle appliquée avant le contrôle qualité (codage, conversion "
+                                  "d'unité), lue dans repair_rule",
+                "description_en": "Rule applied before the quality step (coding, unit "
+                                  "conversion), read from repair_rule",
+                "source": "p4dp.coding (upstream step)"}
     dup = sum(part.num_rows for check, part in rejected if check.id.startswith(
         DUPLICATE_CHECK_PREFIXES))
     repairs["duplicate_removed"] = {

@@ -33,7 +33,7 @@ def _n(x) -> str:
 
 
 def _pct(x: float) -> str:
-    return f"{x:.2f}".replace(".", ",") + " %"
+    return f"{x:.2f}".replace(".", ",") + "\u00a0%"
 
 
 def _spark(values: list[float]) -> str:
@@ -111,30 +111,39 @@ def render_html(report: dict, history: list[dict] | None = None) -> str:
                    f"<td class='n'>{_n(t['rows_quarantined'])}</td></tr>")
     out.append("</table>")
 
-    for category, label in _CATEGORY_FR.items():
-        rows = [(cid, c) for cid, c in checks.items() if c["category"] == category]
-        if not rows:
-            continue
-        out.append(f"<h2>{label}</h2><table><tr><th>Contrôle</th><th>Table · champ</th>"
-                   "<th>Niveau</th><th>Action</th><th>Contrôlées</th><th>Violations</th>"
-                   "<th>%</th><th>Seuil</th><th>Statut</th>"
-                   + ("<th>Évolution</th>" if trend else "") + "</tr>")
-        for cid, c in sorted(rows, key=lambda kv: (kv[1]["passed"], kv[0])):
-            status = "<span class='ok'>réussi</span>" if c["passed"] else \
-                "<span class='ko'>échoué</span>"
-            spark = ""
-            if trend:
-                spark = "<td>" + _spark([p["pct"] for p in trend.get(cid, [])]) + "</td>"
-            field = f" · {escape(c['field'])}" if c["field"] else ""
-            out.append(
-                f"<tr><td><code>{escape(cid)}</code><br>{escape(c['description_fr'])}"
+    head = ("<tr><th>Contrôle</th><th>Table · champ</th><th>Niveau</th><th>Action</th>"
+            "<th>Contrôlées</th><th>Violations</th><th>%</th><th>Seuil</th><th>Statut</th>"
+            + ("<th>Évolution</th>" if trend else "") + "</tr>")
+
+    def row(cid: str, c: dict) -> str:
+        status = "<span class='ok'>réussi</span>" if c["passed"] else \
+            "<span class='ko'>échoué</span>"
+        spark = ("<td>" + _spark([p["pct"] for p in trend.get(cid, [])]) + "</td>") if trend else ""
+        field = f" · {escape(c['field'])}" if c["field"] else ""
+        return (f"<tr><td><code>{escape(cid)}</code><br>{escape(c['description_fr'])}"
                 f"{_examples(c['examples'])}</td><td>{escape(c['table'])}{field}</td>"
                 f"<td>{_LEVEL_FR.get(c['level'], c['level'])}</td>"
                 f"<td>{_ACTION_FR.get(c['action'], c['action'])}</td>"
                 f"<td class='n'>{_n(c['rows_checked'])}</td>"
                 f"<td class='n'>{_n(c['violations'])}</td><td class='n'>{_pct(c['pct'])}</td>"
                 f"<td class='n'>{_pct(c['threshold'])}</td><td>{status}</td>{spark}</tr>")
-        out.append("</table>")
+
+    for category, label in _CATEGORY_FR.items():
+        rows = [(cid, c) for cid, c in checks.items() if c["category"] == category]
+        if not rows:
+            continue
+        hit = sorted((kv for kv in rows if kv[1]["violations"]),
+                     key=lambda kv: (kv[1]["passed"], -kv[1]["pct"], kv[0]))
+        clean = sorted(kv for kv in rows if not kv[1]["violations"])
+        out.append(f"<h2>{label}</h2>")
+        if hit:
+            out.append("<table>" + head + "".join(row(cid, c) for cid, c in hit) + "</table>")
+        else:
+            out.append("<p class='ok'>Aucune violation.</p>")
+        if clean:
+            out.append(f"<details><summary>{len(clean)} contrôle(s) sans aucune violation</summary>"
+                       "<table>" + head + "".join(row(cid, c) for cid, c in clean)
+                       + "</table></details>")
     if trend:
         out.append(f"<p class='meta'>Évolution sur {len(reports)} lots successifs de la source "
                    f"{escape(report['source_id'])} (% de lignes en violation).</p>")
