@@ -36,3 +36,28 @@ def test_duplicated_rows_are_written_and_read_twice(tmp_path):
     write_export("jsonl", tables, tmp_path)
     ids = read_export(tmp_path, "jsonl", "arm").tables["biometric"]["biometric_id"].to_pylist()
     assert ids.count("B01") == 2
+
+
+def test_quarantine_has_the_cdm_columns_minus_batch_id(tmp_path):
+    from p4dp.cdm import table
+
+    write_export("jsonl", practice_tables("jsonl"), tmp_path)
+    q = read_export(tmp_path, "jsonl", "arm").quarantine
+    assert q.schema.names == [c.name for c in table("quarantine").columns if c.name != "batch_id"]
+
+
+def test_unknown_format_and_unrecognised_folder_are_refused_clearly(tmp_path):
+    with pytest.raises(ValueError, match="format d'export inconnu"):
+        read_export(tmp_path, "hl7v2", "arm")
+    with pytest.raises(ValueError, match="format d'export non reconnu"):
+        detect_format(tmp_path)
+    with pytest.raises(ValueError, match="unknown export format"):
+        write_export("hl7v2", practice_tables(), tmp_path)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "fhir"])
+def test_writer_refuses_rows_of_a_patient_absent_from_the_export(fmt, tmp_path):
+    tables = practice_tables(fmt)
+    tables["patient"] = tables["patient"].slice(0, 2)  # P003 gone, its rows remain
+    with pytest.raises(ValueError, match="patient"):
+        write_export(fmt, tables, tmp_path)

@@ -178,13 +178,13 @@ class CsvFile:
             pos = at + len(raw) if at >= 0 else pos
             if line is not None:
                 lines[lines >= line] += raw.count(b"\n") + 1
-            fields = text.split(DELIMITER)
+            fields = next(csv.reader(io.StringIO(text, newline=""), delimiter=DELIMITER), [""])
             where = f"{self.name}, ligne {line}" if line else self.name
             quarantine.add(
                 table_name=table_name, check_id="reader.csv_bad_line",
                 reason=f"{where} — ligne tronquée ou mal formée : {len(fields)} champs au lieu de "
                        f"{self.rows.num_columns} ; corriger l'export puis le renvoyer",
-                location=where, record={"texte": text}, row_key=fields[0] or None)
+                location=where, record={"texte": text}, row_key=(fields or [""])[0] or None)
         self.lines = lines
 
     def _read_slowly(self, data: bytes, quarantine: Quarantine, table_name: str) -> None:
