@@ -62,7 +62,7 @@ def update_reid_map(source_id: str, pseudonyms: pa.Array, kinds: pa.Array, local
     now = pa.scalar(datetime.now(UTC), pa.timestamp("us", tz="UTC"))
     new = pa.table({
         "pseudonym": pseudonyms, "kind": kinds, "local_id": local_ids,
-        "first_seen": pa.array([now.as_py()] * len(pseudonyms), now.type),
+        "first_seen": pa.repeat(now, len(pseudonyms)),
     }).filter(pc.is_valid(pseudonyms))
     new = new.group_by(["pseudonym", "kind", "local_id"]).aggregate([("first_seen", "min")])
     new = new.rename_columns([c.removesuffix("_min") for c in new.column_names]).cast(REID_SCHEMA)
@@ -75,11 +75,10 @@ def update_reid_map(source_id: str, pseudonyms: pa.Array, kinds: pa.Array, local
 def update_nir_linkage(source_id: str, pseudonyms: pa.Array, nir_hashes: pa.Array,
                        settings: Settings) -> int:
     """Add (patient pseudonym, NIR linkage hash) rows to the practice's linkage file."""
-    now = datetime.now(UTC)
+    now = pa.scalar(datetime.now(UTC), pa.timestamp("us", tz="UTC"))
     new = pa.table({"pseudonym": pseudonyms, "nir_hash": nir_hashes})
     new = new.filter(pc.and_(pc.is_valid(new["pseudonym"]), pc.is_valid(new["nir_hash"])))
-    new = new.append_column("first_seen", pa.array([now] * new.num_rows,
-                                                   pa.timestamp("us", tz="UTC")))
+    new = new.append_column("first_seen", pa.repeat(now, new.num_rows))
     new = new.cast(LINKAGE_SCHEMA)
     path = practice_dir(source_id, settings) / NIR_LINKAGE_FILE
     merged = _merge(_read(path, LINKAGE_SCHEMA), new, ["pseudonym", "nir_hash"])

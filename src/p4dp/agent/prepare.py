@@ -149,7 +149,7 @@ def conform(name: str, t: pa.Table | None, columns, source_id: str) -> pa.Table:
         if any(s != source_id for s in others):
             raise PrepareError(f"table {name} : source_id {others} ≠ source configurée "
                                f"{source_id!r}. Vérifiez --source.")
-    out["source_id"] = pa.array([source_id] * t.num_rows, pa.string())
+    out["source_id"] = pa.repeat(pa.scalar(source_id, pa.string()), t.num_rows)
     return pa.table(out, schema=schema)
 
 
@@ -326,7 +326,8 @@ def prepare_tables(tables: dict[str, pa.Table], quarantine: pa.Table | None, sou
     q = conform(QUARANTINE, quarantine, QUARANTINE_COLUMNS, source_id)
     for name in ("patient", "practitioner", "practice"):
         t = staging[name]
-        staging[name] = _set(t, "practice_id", pa.array([practice_id] * t.num_rows, pa.string()))
+        staging[name] = _set(t, "practice_id",
+                             pa.repeat(pa.scalar(practice_id, pa.string()), t.num_rows))
     rows_in = sum(t.num_rows for t in staging.values()) + q.num_rows
     rejected = _rejected_patients(q)
     staging, q, n_opposed, n_withheld = _withhold_opposed(
@@ -354,7 +355,8 @@ def prepare_tables(tables: dict[str, pa.Table], quarantine: pa.Table | None, sou
     update_reid_map(
         source_id,
         pa.concat_arrays([pat_pseudo, prac_pseudo]),
-        pa.array(["patient"] * len(pat_pseudo) + ["practitioner"] * len(prac_pseudo), pa.string()),
+        pa.concat_arrays([pa.repeat(pa.scalar("patient"), len(pat_pseudo)),
+                          pa.repeat(pa.scalar("practitioner"), len(prac_pseudo))]),
         pa.concat_arrays([patient["patient_id"].combine_chunks(),
                           practitioner["practitioner_id"].combine_chunks()]),
         settings,

@@ -481,9 +481,9 @@ def scrub_texts(texts: pa.Array | pa.ChunkedArray, patient_ids: pa.Array | pa.Ch
     new_values = [None] * len(rows)
     for k in order:
         new_values[k] = scrub_text(sub_texts[k], sub_ids[k], identities, counts)
-    out = texts.to_numpy(zero_copy_only=False).copy()
-    out[rows] = new_values
-    return pa.array(out, pa.string())
+    mask = np.zeros(len(texts), dtype=bool)
+    mask[rows] = True
+    return pc.replace_with_mask(texts, pa.array(mask), pa.array(new_values, pa.string()))
 
 
 def scrub_text(text: str | None, patient_id: str | None, identities: Identities | None,
