@@ -31,11 +31,12 @@ def test_format_is_detected_from_the_files(fmt, tmp_path):
     assert detect_format(tmp_path) == fmt
 
 
-def test_duplicated_rows_are_written_and_read_twice(tmp_path):
-    tables = practice_tables("jsonl")
-    write_export("jsonl", tables, tmp_path)
-    ids = read_export(tmp_path, "jsonl", "arm").tables["biometric"]["biometric_id"].to_pylist()
-    assert ids.count("B01") == 2
+@pytest.mark.parametrize(("fmt", "read_id"), [("csv-fr", "B01-weight"), ("jsonl", "B01"),
+                                             ("fhir", "B01")])
+def test_duplicated_rows_are_written_and_read_twice_with_the_same_id(fmt, read_id, tmp_path):
+    write_export(fmt, practice_tables(fmt), tmp_path)
+    ids = read_export(tmp_path, fmt, "arm").tables["biometric"]["biometric_id"].to_pylist()
+    assert ids.count(read_id) == 2
 
 
 def test_quarantine_has_the_cdm_columns_minus_batch_id(tmp_path):

@@ -68,20 +68,20 @@ def _write(columns: dict[str, pa.Array], path: Path) -> None:
 
 def reading_ids(biometric: pa.Table) -> pa.Array:
     """The ``biometric_id`` the csv-fr reader will give each input row (aligned with the input):
-    the generator uses it to key its ground truth for csv-fr practices."""
+    ``<N° relevé>-<kind>``. The generator keys its ground truth with it for csv-fr practices."""
     b = biometric.append_column("_ord", pa.array(np.arange(biometric.num_rows)))
     con = duckdb.connect()
     con.register("b", b)
-    rows = con.execute("""
-        WITH s AS (
-            SELECT *, row_number() OVER (PARTITION BY patient_id, encounter_id, date, kind
-                                         ORDER BY _ord) AS _k
-            FROM b)
-        SELECT min(biometric_id) OVER (PARTITION BY patient_id, encounter_id, date, _k)
-               || '-' || kind AS id, _ord
-        FROM s ORDER BY _ord
+    rows = con.execute(f"""
+        SELECT {_SESSION} || '-' || kind AS id FROM b ORDER BY _ord
     """).to_arrow_table()
     return rows["id"].combine_chunks()
+
+
+#: The session number (N° relevé): the smallest id among the readings of one patient, encounter
+#: and date. A repeated quantity (duplicated row) gets a second wide row with the same number, so
+#: that its derived id repeats too, as the duplicated id does in the staging table.
+_SESSION = "min(biometric_id) OVER (PARTITION BY patient_id, encounter_id, date)"
 
 
 def write(tables: dict[str, pa.Table], out_dir: Path) -> None:
@@ -101,8 +101,8 @@ def _write_biometrics(biometric: pa.Table, path: Path) -> None:
     """One row per reading session: (patient, encounter, date, occurrence), one column per kind.
 
     A quantity measured twice in the same session (a duplicated row, injected dirt) opens a second
-    session row, so that nothing is lost. The session number (N° relevé) is the smallest
-    ``biometric_id`` of the session; the reader derives ``<N° relevé>-<kind>`` ids from it
+    session row with the same session number (N° relevé), so that nothing is lost and the
+    duplicate keeps a duplicated id; the reader derives ``<N° relevé>-<kind>`` ids
     (:func:`reading_ids` gives them for each input row).
     """
     b = biometric.append_column("_ord", pa.array(np.arange(biometric.num_rows)))
@@ -116,9 +116,10 @@ def _write_biometrics(biometric: pa.Table, path: Path) -> None:
     wide = con.execute(f"""
         WITH s AS (
             SELECT *, row_number() OVER (PARTITION BY patient_id, encounter_id, date, kind
-                                         ORDER BY _ord) AS _k
+                                         ORDER BY _ord) AS _k,
+                   {_SESSION} AS _session
             FROM b)
-        SELECT min(biometric_id) AS "{spec.BIOMETRIC_KEYS[0][0]}",
+        SELECT any_value(_session) AS "{spec.BIOMETRIC_KEYS[0][0]}",
                patient_id AS "{spec.BIOMETRIC_KEYS[1][0]}",
                encounter_id AS "{spec.BIOMETRIC_KEYS[2][0]}",
                strftime(date, '{spec.DATE_FORMAT}') AS "{spec.BIOMETRIC_KEYS[3][0]}",
