@@ -159,3 +159,28 @@ def test_payload_is_json_serialisable(wh):
     assert json.loads(json.dumps(p))["indicator"] == "general_consultations_per_type"
     assert set(p) >= {"indicator", "title_fr", "filters", "scope", "columns", "rows",
                       "generated_at"}
+
+
+@pytest.mark.parametrize("name", ["general_consultations_per_year", "motifs_top_reasons_base",
+                                  "general_doctors_by_sex", "motifs_top_diagnoses_personal"])
+def test_cached_prepared_sql_gives_the_same_rows_as_the_ibis_expression(wh, name):
+    from p4dp.analytics.compile import Warehouse
+
+    plain = Warehouse(wh.backend, use_sql_cache=False)
+    requests = [
+        (Scope("practitioner", "arm_g1"), Filters(as_of=AS_OF)),
+        (Scope("practitioner", "arm_g2"), Filters(sex="M", age_min=10, age_max=20)),
+        (Scope("practitioner", "arm_g1"), Filters(sex="F", age_min=70, age_max=80,
+                                                  age_at="today", as_of=AS_OF)),
+        (Scope("practitioner", "med_g3"), Filters(period=Period(D(2024, 3, 1), D(2024, 3, 31)),
+                                                  patient_id="c")),
+        (Scope("practitioner", "arm_g1"), Filters(period=Period(D(2024, 1, 1), None))),
+    ]
+    for scope, filters in requests:
+        for s in (scope, Scope("practice", "p1"), Scope()):
+            try:
+                expected = run_indicator(plain, get(name), s, filters)["rows"]
+            except IndicatorError:
+                continue
+            assert run_indicator(wh, get(name), s, filters)["rows"] == expected, (s, filters)
+    assert wh.sql_cache  # the cached path was taken

@@ -49,8 +49,11 @@ class IndicatorError(ValueError):
 class Warehouse:
     """Read access to the warehouse through Ibis (DuckDB now, Spark later)."""
 
-    def __init__(self, backend: ibis.BaseBackend):
+    def __init__(self, backend: ibis.BaseBackend, *, use_sql_cache: bool = True):
         self.backend = backend
+        self.use_sql_cache = use_sql_cache
+        #: Compiled SQL per request shape (see `_execute`).
+        self.sql_cache: dict[tuple, tuple] = {}
 
     @classmethod
     def open(cls, path: Path | str) -> Warehouse:
@@ -124,30 +127,43 @@ def _age_expr(t: ir.Table, filters: Filters, dated: bool) -> ir.IntegerValue:
     return P.age_at(t.birth_year, t.birth_month, on)
 
 
-def _period_filter(t: ir.Table, period: Period) -> ir.Table:
+def _optional(value: object, test) -> ir.BooleanValue:
+    """`value IS NULL OR test(value)`: a filter that a null parameter switches off, so that one
+    compiled query serves every combination of filters (see `_execute`)."""
+    lit = ibis.literal(value)
+    return lit.isnull() | test(lit)
+
+
+def within_period(t: ir.Table, period: Period, column: str = "date") -> ir.Table:
+    """Rows of `t` whose `column` lies in the period (either end open)."""
     if period.start:
-        t = t.filter(t.date >= period.start)
+        t = t.filter(_optional(period.start, lambda v: t[column] >= v))
     if period.end:
-        t = t.filter(t.date <= period.end)
+        t = t.filter(_optional(period.end, lambda v: t[column] <= v))
     return t
 
 
-def prepare(wh: Warehouse, ind: Indicator, scope: Scope, filters: Filters
-            ) -> tuple[ir.Table, list[str]]:
-    """The filtered frame with the standard dimensions added; also the filters that do not apply."""
-    frame = ind.frame
-    ignored: list[str] = []
-    t = frame.build(wh, filters.period)
-    if frame.dated:
-        t = _period_filter(t, filters.period)
-    elif filters.period.start or filters.period.end:
+def ignored_filters(ind: Indicator, filters: Filters) -> list[str]:
+    """Filters given that do not apply to the indicator's frame (reported in the payload)."""
+    ignored = []
+    if not ind.frame.dated and (filters.period.start or filters.period.end):
         ignored.append("date")
-    if frame.subject == "practitioner":
-        for name, given in (("sex", filters.sex), ("age", filters.age_min is not None
-                                                   or filters.age_max is not None),
+    if ind.frame.subject == "practitioner":
+        for name, given in (("sex", filters.sex),
+                            ("age", filters.age_min is not None or filters.age_max is not None),
                             ("patient", filters.patient_id)):
             if given:
                 ignored.append(name)
+    return ignored
+
+
+def prepare(wh: Warehouse, ind: Indicator, scope: Scope, filters: Filters) -> ir.Table:
+    """The filtered frame with the patient context and the age (`_age`) added."""
+    frame = ind.frame
+    t = frame.build(wh, filters.period)
+    if frame.dated:
+        t = within_period(t, filters.period)
+    if frame.subject == "practitioner":
         pr = wh.practitioners.select("practitioner_id", "practice_id", "region_code")
         clash = [c for c in ("practice_id", "region_code") if c in t.columns]
         t = t.drop(*clash).inner_join(pr, "practitioner_id")
@@ -157,23 +173,22 @@ def prepare(wh: Warehouse, ind: Indicator, scope: Scope, filters: Filters
             t = t.filter(t.region_code == scope.value)
         elif scope.kind == "practitioner":
             t = t.filter(t.practitioner_id == scope.value)
-        return t, ignored
+        return t
     clash = [c for c in CONTEXT_COLUMNS if c in t.columns]
     if clash:
         raise IndicatorError(f"frame {frame.name} must not output patient context columns {clash}")
     t = t.inner_join(wh.patients, "patient_id")
     t = _apply_patient_scope(wh, t, scope)
     if filters.sex:
-        t = t.filter(t.sex == filters.sex)
+        t = t.filter(_optional(filters.sex, lambda v: t.sex == v))
     if filters.patient_id:
-        t = t.filter(t.patient_id == filters.patient_id)
-    age = _age_expr(t, filters, frame.dated)
-    t = t.mutate(_age=age)
+        t = t.filter(_optional(filters.patient_id, lambda v: t.patient_id == v))
+    t = t.mutate(_age=_age_expr(t, filters, frame.dated))
     if filters.age_min is not None:
-        t = t.filter(t._age >= filters.age_min)
+        t = t.filter(_optional(filters.age_min, lambda v: t._age >= v))
     if filters.age_max is not None:
-        t = t.filter(t._age <= filters.age_max)
-    return t, ignored
+        t = t.filter(_optional(filters.age_max, lambda v: t._age <= v))
+    return t
 
 
 def _dimension(t: ir.Table, ind: Indicator, name: str) -> ir.Value:
@@ -226,7 +241,8 @@ def compile_indicator(wh: Warehouse, ind: Indicator, scope: Scope = Scope(),
     """One Ibis expression for the indicator under the scope and filters."""
     filters = filters or Filters()
     scope = _effective_scope(ind, scope)
-    t, ignored = prepare(wh, ind, scope, filters)
+    t = prepare(wh, ind, scope, filters)
+    ignored = ignored_filters(ind, filters)
     if ind.is_line_list:
         missing = [c for c in ind.line_list if c not in t.columns and c != "age"]
         if missing:
@@ -281,6 +297,71 @@ def _jsonable(v: object) -> object:
     return v
 
 
+# --- execution ------------------------------------------------------------------------------------
+#
+# Compiling an Ibis expression to SQL costs 50–500 ms for the larger indicators, more than DuckDB
+# takes to run it. Dashboards re-run the same indicators with other filter *values*, so on DuckDB
+# each (indicator, scope kind, filters given) shape is compiled once with sentinel values, which
+# become named parameters of a prepared statement. Other engines run the Ibis expression.
+
+_SENTINELS: dict[str, tuple[str, str]] = {
+    # name: (as rendered by the DuckDB compiler, parameter with its type)
+    "scope": ("'__p4dp_scope__'", "CAST($scope AS VARCHAR)"),
+    "sex": ("'__p4dp_sex__'", "CAST($sex AS VARCHAR)"),
+    "patient": ("'__p4dp_patient__'", "CAST($patient AS VARCHAR)"),
+    "age_min": ("987601", "CAST($age_min AS INTEGER)"),
+    "age_max": ("987602", "CAST($age_max AS INTEGER)"),
+    "start": ("MAKE_DATE(1001, 1, 1)", "CAST($start AS DATE)"),
+    "end": ("MAKE_DATE(1002, 2, 2)", "CAST($end AS DATE)"),
+    "as_of": ("MAKE_DATE(1003, 3, 3)", "CAST($as_of AS DATE)"),
+}
+
+
+def _shape(ind: Indicator, scope: Scope, f: Filters) -> tuple:
+    """What changes the query's structure; filter values are parameters (null = not given)."""
+    return (ind.name, scope.kind, f.age_at)
+
+
+def _sentinel_request(scope: Scope, f: Filters) -> tuple[Scope, Filters]:
+    s = Scope() if scope.kind == "base" else Scope(scope.kind, "__p4dp_scope__")
+    sf = Filters(sex="F", age_min=987601, age_max=987602, age_at=f.age_at,
+                 period=Period(dt.date(1001, 1, 1), dt.date(1002, 2, 2)),
+                 patient_id="__p4dp_patient__", as_of=dt.date(1003, 3, 3))
+    object.__setattr__(sf, "sex", "__p4dp_sex__")  # not a valid sex: set past validation
+    return s, sf
+
+
+def _values(scope: Scope, f: Filters) -> dict:
+    return {"scope": scope.value, "sex": f.sex, "patient": f.patient_id, "age_min": f.age_min,
+            "age_max": f.age_max, "start": f.period.start, "end": f.period.end,
+            "as_of": f.as_of}
+
+
+def _execute(wh: Warehouse, ind: Indicator, scope: Scope, filters: Filters
+             ) -> tuple[Compiled, object]:
+    if getattr(wh.backend, "name", "") != "duckdb" or not wh.use_sql_cache:
+        compiled = compile_indicator(wh, ind, scope, filters)
+        return compiled, wh.backend.to_pyarrow(compiled.expr)
+    key = _shape(ind, scope, filters)
+    cached = wh.sql_cache.get(key)
+    if cached is None:
+        compiled = compile_indicator(wh, ind, *_sentinel_request(scope, filters))
+        wh.backend.to_pyarrow(compiled.expr.limit(0))  # registers in-memory tables (IOTF …)
+        sql = str(ibis.to_sql(compiled.expr, dialect="duckdb"))
+        used = []
+        for name, (rendered, param) in _SENTINELS.items():
+            if rendered in sql:
+                sql = sql.replace(rendered, param)
+                used.append(name)
+        cached = wh.sql_cache[key] = (compiled, sql, tuple(used))
+    compiled, sql, used = cached
+    values = _values(scope, filters)
+    arrow = wh.backend.con.execute(sql, {n: values[n] for n in used}).arrow()
+    if hasattr(arrow, "read_all"):  # DuckDB ≥ 1.4 may return a record batch reader
+        arrow = arrow.read_all()
+    return compiled, arrow
+
+
 def run_indicator(wh: Warehouse, ind: Indicator, scope: Scope = Scope(),
                   filters: Filters | None = None) -> dict:
     """Execute an indicator and return its JSON-able payload (the API's payload).
@@ -289,8 +370,7 @@ def run_indicator(wh: Warehouse, ind: Indicator, scope: Scope = Scope(),
     boundary, for the role that asks.
     """
     filters = filters or Filters()
-    compiled = compile_indicator(wh, ind, scope, filters)
-    arrow = wh.backend.to_pyarrow(compiled.expr)
+    compiled, arrow = _execute(wh, ind, _effective_scope(ind, scope), filters)
     names = [c["name"] for c in compiled.columns]
     cols = [arrow.column(n).to_pylist() for n in names]
     rows = [[_jsonable(v) for v in r] for r in zip(*cols)]
@@ -308,7 +388,7 @@ def run_indicator(wh: Warehouse, ind: Indicator, scope: Scope = Scope(),
         "kind": "line_list" if ind.is_line_list else "aggregate",
         "scope": _effective_scope(ind, scope).as_dict(),
         "filters": filters.as_dict(),
-        "ignored_filters": list(compiled.ignored_filters),
+        "ignored_filters": ignored_filters(ind, filters),
         "columns": [dict(c) for c in compiled.columns],
         "rows": rows,
         "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

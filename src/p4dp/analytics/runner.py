@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from p4dp.analytics.compile import Warehouse, run_indicator
+from p4dp.analytics.compile import IndicatorError, Warehouse, run_indicator
 from p4dp.analytics.library import all_indicators, get
 from p4dp.analytics.model import Filters, Scope
 from p4dp.privacy.disclosure import DisclosureRefused, Policy, Requester, protect
@@ -19,13 +19,21 @@ def run_protected(wh: Warehouse, names: Iterable[str], requester: Requester,
                   policy: Policy = Policy()) -> Iterator[dict]:
     """Payloads of the named indicators (all when empty) as `requester` may see them.
 
-    A refused line list yields a payload with `refused` set and no rows, so that a dashboard
-    still shows its other panels.
+    A refused line list yields a payload with `refused` set and no rows, and an indicator that
+    does not apply to the scope (a GP's "personnel" top for a region) one with `error` set, so
+    that a dashboard still shows its other panels.
     """
     names = list(names) or list(all_indicators())
     for name in names:
         ind = get(name)
-        payload = run_indicator(wh, ind, scope, filters)
+        try:
+            payload = run_indicator(wh, ind, scope, filters)
+        except IndicatorError as e:
+            yield {"indicator": ind.name, "theme": ind.theme, "title_fr": ind.title_fr,
+                   "kind": "line_list" if ind.is_line_list else "aggregate",
+                   "scope": scope.as_dict(), "filters": (filters or Filters()).as_dict(),
+                   "columns": [], "rows": [], "error": str(e)}
+            continue
         try:
             yield protect(payload, requester, policy)
         except DisclosureRefused as e:

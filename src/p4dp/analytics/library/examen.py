@@ -6,7 +6,7 @@ import ibis
 import ibis.expr.types as ir
 
 from p4dp.analytics import portable as P
-from p4dp.analytics.compile import Warehouse
+from p4dp.analytics.compile import Warehouse, within_period
 from p4dp.analytics.library import frames as F
 from p4dp.analytics.model import Frame, Indicator, Measure, Period
 
@@ -33,10 +33,7 @@ SOURCE_TTR = ("Rosendaal FR et al., Thromb Haemost 1993;69:236-9; NICE CG180 (TT
 def inr_results(wh: Warehouse, period: Period) -> ir.Table:
     t = wh.table("lab_result")
     t = t.filter(t.exam_code.lower().isin(INR_EXAM_CODES) & t.value.notnull() & (t.value >= 0))
-    if period.start:
-        t = t.filter(t.date >= period.start)
-    if period.end:
-        t = t.filter(t.date <= period.end)
+    t = within_period(t, period)
     v = t.value
     band = ibis.cases(
         (v < 1, INR_BANDS[0]), (v < 2, INR_BANDS[1]), (v <= 3, INR_BANDS[2]),

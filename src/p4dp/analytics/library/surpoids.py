@@ -14,7 +14,7 @@ import ibis.expr.types as ir
 import pyarrow.csv as pacsv
 
 from p4dp.analytics import portable as P
-from p4dp.analytics.compile import Warehouse
+from p4dp.analytics.compile import Warehouse, within_period
 from p4dp.analytics.model import Dim, Frame, Indicator, Measure, Period
 from p4dp.reference import path as reference_path
 
@@ -40,6 +40,7 @@ def _iotf_rows() -> dict[str, list]:
     return out
 
 
+@lru_cache(maxsize=1)
 def iotf_table() -> ir.Table:
     """IOTF cut-offs in long form, keyed by sex and age in half-years (4 = 2 years … 36 = 18)."""
     return ibis.memtable(_iotf_rows())
@@ -55,14 +56,17 @@ def child_bmi(wh: Warehouse, period: Period) -> ir.Table:
     """Each child's latest same-day weight + height reading in the period, aged 6–15 then, with
     the recomputed BMI and the IOTF cut-offs at their exact age."""
     b = wh.table("biometric")
-    if period.start:
-        b = b.filter(b.date >= period.start)
-    if period.end:
-        b = b.filter(b.date <= period.end)
+    b = within_period(b, period)
+    pat = wh.patients.select("patient_id", "sex", "birth_year", "birth_month")
+    # keep children's readings before the per-day windows: a cheap bound on the year of birth
+    # (the exact age is checked below) that drops the adults' readings, most of the table
+    young = pat.select("patient_id", "birth_year")
+    b = b.inner_join(young, "patient_id")
+    years = b.date.year().cast("int32") - b.birth_year.cast("int32")
+    b = b.filter((years >= CHILD_AGE_MIN) & (years <= CHILD_AGE_MAX + 1)).drop("birth_year")
     wt = _one_per_day(b, "weight")
     ht = _one_per_day(b, "height")
     r = wt.inner_join(ht, ["patient_id", "date"])
-    pat = wh.patients.select("patient_id", "sex", "birth_year", "birth_month")
     r = r.inner_join(pat, "patient_id")
     r = r.mutate(child_age=P.age_at(r.birth_year, r.birth_month, r.date),
                  exact=P.exact_age(r.birth_year, r.birth_month, r.date))
