@@ -123,6 +123,7 @@ def test_columns_outside_the_central_model_are_dropped_and_reported(qb):
     out = check_batch(t, as_of=qb.AS_OF, batch_id="b1", source_id=qb.SRC)
     assert "nir" not in out.tables["patient"].column_names
     assert out.report["checks"]["conformance.columns.patient"]["violations"] == 1
+    assert out.report["checks"]["conformance.columns.patient"]["examples"][0]["field"] == "nir"
     assert not out.report["checks"]["conformance.columns.patient"]["passed"]
 
 
@@ -281,3 +282,10 @@ def test_two_encounters_with_the_same_gp_on_the_same_day_are_both_kept(qb):
     out = qb.run(patient=[qb.valid_row("patient")],
                  encounter=[qb.encounter("1", "p1", D), qb.encounter("2", "p1", D)])
     assert out.quarantine.num_rows == 0 and out.tables["encounter"].num_rows == 2
+
+
+def test_practitioner_born_before_1900_is_quarantined(qb):
+    row = qb.valid_row("practitioner")
+    row["birth_year"] = 1850
+    out = qb.run(practitioner=[row])
+    assert out.quarantine.column("check_id").to_pylist() == ["plausibility.birth_year.practitioner"]

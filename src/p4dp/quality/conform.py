@@ -37,7 +37,7 @@ class Conformed:
 def _try_cast(arr: pa.Array, ctype: Type) -> pa.Array:
     con = duckdb.connect()
     try:
-        t = pa.table({"v": arr})
+        con.register("t", pa.table({"v": arr}))
         if ctype is Type.DATE and pa.types.is_string(arr.type):
             parsed = ", ".join(f"TRY_STRPTIME(trim(v), '{f}')" for f in DATE_FORMATS)
             sql = f"SELECT CAST(COALESCE({parsed}) AS DATE) AS v FROM t"

@@ -71,9 +71,9 @@ class Context:
         return self.patient_codes(t)[1]
 
 
-#: A check's implementation: rows of `table` (its current state) that violate it. When it returns
-#: a pair, the second item is the number of rows it looked at (table-level checks count columns).
-Evaluate = Callable[[Context, pa.Table], "np.ndarray | tuple[np.ndarray, int]"]
+#: A check's implementation: rows of `table` (its current state) that violate it, as a bool mask.
+#: A table-level check may return `(mask, violations, checked)` instead, counting e.g. columns.
+Evaluate = Callable[[Context, pa.Table], "np.ndarray | tuple[np.ndarray, int, int]"]
 #: A repair's implementation: the repaired table and the rows it changed.
 Apply = Callable[[Context, pa.Table], tuple[pa.Table, np.ndarray]]
 

@@ -15,7 +15,7 @@ from p4dp.cdm import CLINICAL_TABLES, table as cdm_table
 from p4dp.quality.conform import conform
 from p4dp.quality.constants import MAX_EXAMPLES
 from p4dp.quality.frame import Patients, col, to_days
-from p4dp.quality.model import Action, Check, Context, Repair
+from p4dp.quality.model import Action, Check, Context, Level, Repair
 from p4dp.quality.registry import steps_for
 
 REPORT_FORMAT_VERSION = 1
@@ -74,6 +74,9 @@ def check_batch(tables: dict[str, pa.Table], *, as_of: dt.date, batch_id: str,
                 violating = np.asarray(result, dtype=bool)
                 n_viol, n_checked = int(violating.sum()), t.num_rows
             stats[step.id] = _stat(step, t, violating, n_viol, n_checked)
+            if step.level is Level.TABLE and conformed.unexpected and ".columns." in step.id:
+                stats[step.id]["examples"] = [{"row_key": None, "field": c, "value": None}
+                                              for c in conformed.unexpected[:MAX_EXAMPLES]]
             if step.action is Action.QUARANTINE and violating.any():
                 rejected.append((step, t.filter(pa.array(violating))))
                 t = t.filter(pa.array(~violating))
