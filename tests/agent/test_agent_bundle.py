@@ -218,3 +218,19 @@ def test_bad_source_id_and_missing_required_column_are_explained(export, setting
     tables["encounter"] = tables["encounter"].drop_columns(["date"])
     with pytest.raises(ValueError, match="encounter.*date"):
         prepare_tables(tables, quarantine, "tst", "pr01", settings, tmp_path)
+
+
+def test_numeric_local_ids_are_pseudonymised_but_line_numbers_kept(settings, tmp_path):
+    tables, quarantine = staging_export()
+    q = quarantine.slice(0, 1).to_pylist()[0]
+    q.update(row_key="7", patient_id="PAT-ROSE", table_name="biometric",
+             reason="biometrics.csv, ligne 7 — champ « valeur » : biometric 7 illisible",
+             location="biometrics.csv, ligne 7", record=json.dumps({"id": "7"}))
+    quarantine = pa.Table.from_pylist([q], schema=quarantine.schema)
+    path = prepare_tables(tables, quarantine, "tst", "pr01", settings, tmp_path / "out")
+    (row,) = read_bundle(path)[1]["quarantine"].to_pylist()
+    key = load_keys("tst", settings).pseudonym
+    pseudo = pseudonym_of("7", key, "tst", "biometric")
+    assert row["location"] == "biometrics.csv, ligne 7"
+    assert row["reason"] == f"biometrics.csv, ligne 7 — champ « valeur » : biometric {pseudo} illisible"
+    assert json.loads(row["record"]) == {"id": pseudo} and row["row_key"] == pseudo

@@ -280,7 +280,9 @@ def _scrub_quarantine(q: pa.Table, identities: Identities, keys: PracticeKeys,
             if text is None:
                 return None
             for local, pseudonym in own.items():
-                text = re.sub(rf"(?<![\w-]){re.escape(local)}(?![\w-])", pseudonym, text)
+                # Numeric local ids ("12") must not eat the line number the reason names.
+                text = re.sub(rf"(?<!ligne )(?<!line )(?<![\w-]){re.escape(local)}(?![\w-])",
+                              pseudonym, text)
             return text
 
         records.append(scrub_record_json(record, pids[i], identities, map_value, counts))
