@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from conftest import IDENTIFIERS, NIR_JP, NIR_ROSE, staging_export
+from agent_fixture import IDENTIFIERS, NIR_JP, NIR_ROSE, staging_export
 
 from p4dp.agent import BundleError, load_keys, prepare_tables, read_bundle, reidentify
 from p4dp.agent.bundle import BUNDLE_TABLES, MANIFEST

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import IDENTIFIERS, staging_export
+from agent_fixture import IDENTIFIERS, staging_export
 from typer.testing import CliRunner
 
 from p4dp.agent import prepare, read_bundle, reidentify
