@@ -46,7 +46,7 @@ WEAK_FACTOR = 0.85
 #: this factor: a text no term matched is never as sure as a matched term.
 MODEL_FACTOR = 0.85
 #: Spelling tolerance: Levenshtein distance allowed for a word of this many letters or more.
-FUZZY_DISTANCE = ((8, 2), (5, 1))
+FUZZY_DISTANCE = ((10, 2), (5, 1))
 FUZZY_MIN_LENGTH = 5
 
 #: Process numbers too generic to be a reason or a result on their own ("examen", "suivi",
@@ -70,6 +70,13 @@ _CONTEXT_WORDS = frozenset("""familial familiale familiaux familiales famille pe
     eventuel eventuelle hypothese doute evoque eliminer""".split())
 #: Negation words that, inside the span of a multi-word term, cut it in two.
 _SPLITTING_NEGATIONS = frozenset({"pas", "sans", "aucun", "aucune", "absence", "ni"})
+#: Words that make a family context a family history.
+_HISTORY_WORDS = frozenset({"antecedent", "antecedents", "familial", "familiale", "familiaux",
+                            "familiales", "famille", "hereditaire", "heredite"})
+_RELATIVES = frozenset("""pere mere frere freres soeur soeurs parent parents grand grands oncle
+    tante cousin cousine papa maman""".split())
+#: How many words away a relative may be named from the term ("mère très diabétique").
+FAMILY_WINDOW = 3
 #: Bound of the per-process cache (distinct texts); cleared when full.
 CACHE_MAX = 500_000
 
@@ -162,7 +169,7 @@ def _find_matches(norm: Normalised, field_name: str) -> list[_Match]:
         placed = {e.rank: tuple(sorted(positions[k] for k in e.keys)) for e in found}
 
         def order(e: lexicon_mod.Entry) -> tuple:
-            pref = _field_preference(e.code, field_name)
+            pref = _field_preference(e.code, field_name, e.weak)
             spread = placed[e.rank][-1] - placed[e.rank][0]  # contiguous words first
             if field_name == "procedure":
                 # A procedure text names an act first: "TDR angine négatif" is the test (R33).
@@ -188,21 +195,35 @@ def _is_weak(code: str) -> bool:
     return icpc.component(code) == "process" and icpc.number(code) in WEAK_PROCESS
 
 
-def _field_preference(code: str, field_name: str) -> int:
-    """Rank of a code's component for a field (lower is preferred)."""
+def _field_preference(code: str, field_name: str, weak: bool = False) -> int:
+    """Rank of a code for a field (lower is preferred). ``weak``: a generic lexicon term
+    ("chute", a drug name, "conseils") that yields to any other term in reasons and results."""
     comp = icpc.component(code)
-    weak = _is_weak(code)
+    weak = weak or _is_weak(code)
     if field_name == "procedure":
         return {"process": 1 if weak else 0}.get(comp, 2)
     if field_name == "result":
         if comp == "process":
-            return 3 if weak else 2
+            return 4 if weak else 2
+        if weak:
+            return 3
         return 0 if comp == "diagnosis" else 1
     # reason: a concrete process ("renouvellement", "certificat", "vaccin", "résultats") names
     # the reason for the visit; a generic one ("examen", "suivi") yields to the problem named.
-    if comp == "process":
-        return 2 if weak else 0
-    return 1
+    if weak:
+        return 2
+    return 0 if comp == "process" else 1
+
+
+def _family_near(norm: Normalised, m: _Match) -> bool:
+    """edsnlp's family context, kept when the text speaks of history ("antécédent familial")
+    or a relative is named next to the term ("mère diabétique", "diabète chez la mère");
+    "oublie tout selon sa fille" is the patient's own complaint."""
+    if any(t in _HISTORY_WORDS for t in norm.tokens):
+        return True
+    first, last = min(m.positions), max(m.positions)
+    near = range(max(0, first - FAMILY_WINDOW), min(len(norm.tokens), last + FAMILY_WINDOW + 1))
+    return any(norm.tokens[i] in _RELATIVES for i in near)
 
 
 def _family_applies(m: _Match, code: str) -> bool:
@@ -262,6 +283,10 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
         for m, q in zip(matches, qualify(norm.clean, spans)):
             if m.entry.keys & _NEGATION_WORDS:
                 q = Qualifier(False, q.hypothesis, q.family)
+            if field_name == "procedure" and icpc.component(m.entry.code) == "process":
+                q = Qualifier(False, q.hypothesis, False)  # "test négatif" is still a test done
+            if q.family and not _family_near(norm, m):
+                q = Qualifier(q.negated, q.hypothesis, False)
             m.qualifier = q
     live = [m for m in matches if not m.qualifier.negated]
     negated = [m for m in matches if m.qualifier.negated]
@@ -281,11 +306,14 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
         if m.qualifier.family and _family_applies(m, code):
             code = family_code(code)
         m.code = code
-    def rank(m: _Match) -> tuple[int, int]:
-        pref = _field_preference(m.code, field_name)
+    def rank(m: _Match) -> tuple[int, int, int]:
+        pref = _field_preference(m.code, field_name, m.entry.weak)
         if field_name != "procedure" and m.fuzzy and icpc.component(m.code) == "process":
             pref = max(pref, 2)  # a corrected word is a weak reason to call the visit an act
-        return pref, m.start
+        if field_name == "procedure":
+            # "ordonnance de kiné": the more specific act named wins over the generic one.
+            return pref, -m.entry.length, m.start
+        return pref, 0, m.start
 
     ranked = sorted(live, key=rank)
     main = ranked[0]

@@ -40,6 +40,7 @@ class Entry:
     term: str
     source: str
     rank: int = 0  # position in the data files: earlier lines win ties
+    weak: bool = False  # generic term ("chute", a drug name): yields to any other term
 
     @property
     def component(self) -> str:
@@ -72,7 +73,7 @@ def _read_tsv(name: str) -> list[tuple[str, list[str], str]]:
         if len(parts) != 2:
             raise ValueError(f"{name} line {lineno}: expected 'CODE<TAB>term|term', got {line[:60]!r}")
         code = parts[0].strip()
-        _check_code(code, f"{name} line {lineno}")
+        _check_code(code.lstrip("~"), f"{name} line {lineno}")
         rows.append((code, [t.strip() for t in parts[1].split("|") if t.strip()], f"{name}:{lineno}"))
     return rows
 
@@ -83,7 +84,8 @@ def lexicon_files() -> list[str]:
 
 
 def raw_terms() -> list[tuple[str, str, str]]:
-    """Every (code, term, source) of the data files, site templates expanded."""
+    """Every (code, term, source) of the data files, site templates expanded; a code marked
+    ``~`` is a weak term (see :class:`Entry`)."""
     out: list[tuple[str, str, str]] = []
     for name in lexicon_files():
         for code, terms, where in _read_tsv(name):
@@ -118,7 +120,8 @@ def load() -> Lexicon:
     procedure field)."""
     seen: dict[tuple[frozenset[str], str], int] = {}
     entries: list[Entry] = []
-    for code, term, where in raw_terms():
+    for marked, term, where in raw_terms():
+        code, weak = marked.lstrip("~"), marked.startswith("~")
         keys = term_keys(term)
         if not keys or set(keys) <= _NEGATION_KEYS:
             continue
@@ -126,7 +129,7 @@ def load() -> Lexicon:
         if (kset, code) in seen:
             continue
         seen[(kset, code)] = len(entries)
-        entries.append(Entry(kset, len(kset), code, term, where))
+        entries.append(Entry(kset, len(kset), code, term, where, weak=weak))
     # A chapter-less process term that is also a problem term takes that problem's chapter:
     # "renouvellement pilule" is W50 whatever else the text says.
     problem_chapter: dict[frozenset[str], str] = {}
@@ -135,7 +138,7 @@ def load() -> Lexicon:
             problem_chapter.setdefault(e.keys, e.code[0])
     entries = [Entry(e.keys, e.length,
                      problem_chapter[e.keys] + e.code[1:] if e.code.startswith("-") and e.keys in problem_chapter else e.code,
-                     e.term, e.source, i) for i, e in enumerate(entries)]
+                     e.term, e.source, i, e.weak) for i, e in enumerate(entries)]
     index: dict[str, list[int]] = defaultdict(list)
     for i, e in enumerate(entries):
         for k in e.keys:

@@ -34,7 +34,7 @@ STOPWORDS = frozenset(
     bilateraux depuis jour jours j semaine semaines sem mois an ans h heure heures hier
     matin soir nuit aujourd hui ce matin cote cotes gche dte dr dt drt g
     mr mme mlle monsieur madame pt patient patiente
-    tres plus assez bien
+    tres plus assez bien tous tout toute toutes temps fois quand comme
     """.split()
 ) - {"cote", "cotes"}
 
@@ -132,16 +132,18 @@ def stem(token: str) -> str:
 
 @lru_cache(maxsize=1)
 def abbreviations() -> dict[str, tuple[str, ...]]:
-    """GP abbreviations (data file ``abbreviations.tsv``) -> expansion tokens."""
+    """Word replacements: inflected forms (``word_forms.tsv``, "tousse" -> "toux") and GP
+    abbreviations (``abbreviations.tsv``, "hta" -> "hypertension arterielle"), the latter winning."""
     table: dict[str, tuple[str, ...]] = {}
-    text = resources.files(_DATA).joinpath("abbreviations.tsv").read_text(encoding="utf-8")
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        parts = line.split("\t")
-        if len(parts) != 2:
-            raise ValueError(f"abbreviations.tsv line {lineno}: expected 'abbr<TAB>expansion', got {line!r}")
-        table[fold(parts[0]).strip()] = tuple(fold(parts[1]).split())
+    for name in ("word_forms.tsv", "abbreviations.tsv"):
+        text = resources.files(_DATA).joinpath(name).read_text(encoding="utf-8")
+        for lineno, line in enumerate(text.splitlines(), 1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            parts = line.split("\t")
+            if len(parts) != 2:
+                raise ValueError(f"{name} line {lineno}: expected 'word<TAB>replacement', got {line!r}")
+            table[fold(parts[0]).strip()] = tuple(fold(parts[1]).split())
     return table
 
 

@@ -15,7 +15,7 @@ from typing import Any
 #: ("angine TDR négatif" is an angina whose rapid strep test is negative).
 _TEST_RESULT = re.compile(
     r"\b(test diagnostic rapide|tdr|test|bandelette urinaire|ecbu|pcr|serologie|streptotest|autotest"
-    r"|antigenique|hemoccult|examen cytobacteriologique urines)( [a-z]+)? (negatif|negative|neg|positif|positive|pos)\b"
+    r"|antigenique|hemoccult|examen cytobacteriologique urines)( [a-z]+){0,2} (negatif|negative|neg|positif|positive|pos)\b"
 )
 
 

@@ -1,0 +1,197 @@
+"""The coder on sentences a GP writes: lexicon, qualifiers, splitting, fields, abstention."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from p4dp.coding import code_texts
+from p4dp.coding.coder import NO_CODE, Coder, canonical_field
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _model_cache(tmp_path_factory: pytest.TempPathFactory):
+    from p4dp.coding import model
+
+    folder = tmp_path_factory.mktemp("coding-cache")
+    original = model._cache_dir
+    model._cache_dir = lambda: folder
+    yield
+    model._cache_dir = original
+
+
+@pytest.fixture(scope="module")
+def coder() -> Coder:
+    return Coder(min_confidence=0.5)
+
+
+@pytest.mark.parametrize("text, field, code", [
+    ("HTA", "resultat", "K86"),
+    ("DT2 déséquilibré", "resultat", "T90"),
+    ("otite moyenne aiguë droite", "resultat", "H71"),
+    ("angine érythémateuse", "resultat", "R76"),
+    ("rhinopharyngite", "resultat", "R74"),
+    ("cystite", "resultat", "U71"),
+    ("lombalgie aiguë", "resultat", "L03"),
+    ("sciatique L5", "resultat", "L86"),
+    ("gonarthrose", "resultat", "L90"),
+    ("syndrome dépressif", "resultat", "P76"),
+    ("hypothyroïdie", "resultat", "T86"),
+    ("ACFA", "resultat", "K78"),
+    ("BPCO", "resultat", "R95"),
+    ("gastro", "resultat", "D73"),
+    ("mal au genou", "motif", "L15"),
+    ("genou douloureux", "motif", "L15"),
+    ("douleur genou droit depuis 3 jours", "motif", "L15"),
+])
+def test_common_gp_expressions_get_their_icpc2_code(coder: Coder, text: str, field: str, code: str) -> None:
+    assert coder.code(text, field).code == code
+
+
+@pytest.mark.parametrize("text, field, code", [
+    ("renouvellement ordonnance", "procedure", "A50"),
+    ("certificat", "procedure", "A62"),
+    ("vaccin grippe", "procedure", "R44"),
+    ("rappel DTP", "procedure", "A44"),
+    ("ECG", "procedure", "K42"),
+    ("frottis", "procedure", "X37"),
+    ("bilan sanguin", "procedure", "A34"),
+    ("ECBU", "procedure", "U35"),
+])
+def test_procedure_texts_map_to_process_codes(coder: Coder, text: str, field: str, code: str) -> None:
+    assert coder.code(text, field).code == code
+
+
+def test_a_process_code_takes_the_chapter_of_the_problem_named(coder: Coder) -> None:
+    assert coder.code("renouvellement HTA", "motif").code == "K50"
+    assert coder.code("renouvellement pilule", "motif").code == "W50"
+
+
+def test_field_changes_the_choice_for_the_same_text(coder: Coder) -> None:
+    # A drug name is a prescription in the procedure field, the disease it treats elsewhere.
+    assert coder.code("levothyrox", "procedure").code == "T50"
+    assert coder.code("levothyrox", "resultat").code == "T86"
+
+
+def test_negated_symptom_is_not_coded(coder: Coder) -> None:
+    c = coder.code("pas de fièvre", "motif")
+    assert c.code == NO_CODE
+    assert "nié" in c.explanation
+
+
+def test_negation_keeps_the_other_problem(coder: Coder) -> None:
+    c = coder.code("toux sans fièvre", "motif")
+    assert c.code == "R05"
+    assert "fievre" in c.explanation and "A03" not in c.others
+
+
+def test_negation_inside_a_term_cuts_it(coder: Coder) -> None:
+    assert coder.code("lombalgie commune sans irradiation", "resultat").code == "L03"
+
+
+def test_family_history_is_a_risk_factor_not_the_patients_disease(coder: Coder) -> None:
+    assert coder.code("ATCD familial de diabète", "motif").code == "A23"
+    assert coder.code("mère diabétique", "motif").code == "A23"
+    assert coder.code("ATCD familial d'infarctus", "motif").code == "K22"
+    assert coder.code("antécédent familial de cancer du sein", "motif").code == "A21"
+
+
+def test_a_relatives_death_stays_a_social_problem(coder: Coder) -> None:
+    assert coder.code("décès de sa mère", "motif").code == "Z23"
+
+
+def test_hypothesis_keeps_the_code_with_less_confidence(coder: Coder) -> None:
+    sure = coder.code("pneumopathie", "resultat")
+    maybe = coder.code("suspicion de pneumopathie", "resultat")
+    assert maybe.code == sure.code == "R81"
+    assert maybe.confidence < sure.confidence
+    assert "hypothèse" in maybe.explanation
+
+
+def test_multi_problem_entry_returns_the_first_and_keeps_the_others(coder: Coder) -> None:
+    c = coder.code("HTA + DT2", "resultat")
+    assert c.code == "K86"
+    assert c.others == ("T90",)
+    assert "T90" in c.explanation
+    r = coder.code("rhino, toux", "motif")
+    assert (r.code, r.others) == ("R74", ("R05",))
+
+
+def test_result_field_prefers_a_diagnosis_to_a_symptom(coder: Coder) -> None:
+    assert coder.code("fièvre, angine", "resultat").code == "R76"
+    assert coder.code("fièvre, angine", "motif").code == "A03"
+
+
+def test_a_more_precise_combination_wins(coder: Coder) -> None:
+    assert coder.code("angine TDR+", "resultat").code == "R72"
+    assert coder.code("anémie, carence en fer", "resultat").code == "B80"
+
+
+def test_misspelt_words_are_corrected_with_lower_confidence(coder: Coder) -> None:
+    exact = coder.code("hypertension arterielle", "resultat")
+    typo = coder.code("hypertenssion arterielle", "resultat")
+    assert typo.code == exact.code == "K86"
+    assert typo.confidence < exact.confidence
+    assert "orthographe" in typo.explanation
+
+
+def test_statistical_fallback_codes_what_the_lexicon_misses(coder: Coder) -> None:
+    # Glued words are out of reach of word-level spelling tolerance.
+    for text, code in [("hypertensionarterielle", "K86"), ("otitemoyenne", "H71")]:
+        c = coder.code(text, "resultat")
+        assert c.code == code
+        assert c.explanation.startswith("modèle")
+
+
+def test_gibberish_abstains_with_the_reason(coder: Coder) -> None:
+    c = coder.code("xkcd qwerty", "motif")
+    assert c.code == NO_CODE
+    assert c.explanation.startswith("Pas de code attribué")
+
+
+def test_threshold_controls_abstention() -> None:
+    strict = Coder(min_confidence=0.95)
+    c = strict.code("suspicion de pneumopathie", "resultat")
+    assert c.code == NO_CODE and "confiance" in c.explanation
+    assert Coder(min_confidence=0.5).code("suspicion de pneumopathie", "resultat").code == "R81"
+
+
+@pytest.mark.parametrize("value", [
+    None, "", "   ", "x" * 20_000, "\x00\x01\x02binary", b"\xff\xfe\x00\x81", "fiÃ¨vre Ã©levÃ©e",
+    "\ud800", "😀😀😀", "12345", "?", "...",
+])
+def test_bad_input_never_crashes_and_abstains(coder: Coder, value: object) -> None:
+    c = coder.code(value, "motif")
+    assert c.code == NO_CODE
+    assert c.confidence == 0.0 or c.confidence < 0.5
+    assert c.explanation.startswith("Pas de code attribué")
+
+
+def test_every_result_has_confidence_in_unit_interval_and_explanation(coder: Coder) -> None:
+    for text in ["HTA", "toux", "pas de fièvre", "blabla", "suspicion d'angine", "otitte"]:
+        c = coder.code(text, "motif")
+        assert 0.0 <= c.confidence <= 1.0
+        assert c.explanation
+
+
+def test_field_names_french_and_english() -> None:
+    assert canonical_field("Motif") == "reason"
+    assert canonical_field("resultat") == "result"
+    assert canonical_field("procédure") == "procedure"
+    with pytest.raises(ValueError, match="motif, resultat ou procedure"):
+        canonical_field("diagnosis code")
+
+
+def test_code_texts_returns_one_row_per_text_with_nulls_kept() -> None:
+    texts = pa.array(["HTA", None, "HTA", "pas de fièvre", ""], pa.string())
+    out = code_texts(texts, "resultat")
+    assert out.column_names == ["code", "confidence", "explanation"]
+    assert out.column("code").to_pylist() == ["K86", None, "K86", NO_CODE, NO_CODE]
+    assert out.column("confidence").to_pylist()[1] is None
+    assert "absent" in out.column("explanation").to_pylist()[1]
+
+
+def test_code_texts_accepts_python_lists_with_bytes() -> None:
+    out = code_texts(["otite", b"\xff\xfe", "otite".encode()], "resultat")
+    assert out.column("code").to_pylist() == ["H71", NO_CODE, "H71"]
+    assert "octets" in out.column("explanation").to_pylist()[1]
