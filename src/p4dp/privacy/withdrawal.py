@@ -88,6 +88,11 @@ def _purge(con: duckdb.DuckDBPyConnection, kind: str, pseudonym: str) -> dict[st
     )
     if n:
         detail["quarantine"] = n
+    from p4dp.quality import purge_examples
+
+    n = purge_examples(con, [pseudonym, *patients])
+    if n:
+        detail["quality_report_examples"] = n
     con.execute("DROP TABLE IF EXISTS _gone_patients")
     con.execute("DROP TABLE IF EXISTS _gone_encounters")
     return detail
