@@ -1,4 +1,4 @@
-"""Small vectorised helpers shared by the generator's modules (dates as int days, strings as Arrow)."""
+"""Vectorised helpers shared by the generator's modules (dates as int days, strings as Arrow)."""
 
 from __future__ import annotations
 

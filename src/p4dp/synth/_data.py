@@ -14,7 +14,8 @@ import numpy as np
 def data_path(name: str) -> Path:
     p = Path(str(files("p4dp.synth").joinpath("data", name)))
     if not p.is_file():
-        raise FileNotFoundError(f"synthetic-network data file {name!r} is missing from p4dp/synth/data")
+        raise FileNotFoundError(f"synthetic-network data file {name!r} is missing from "
+                                "p4dp/synth/data: reinstall the package")
     return p
 
 

@@ -37,7 +37,8 @@ def _interp(ref: dict[str, dict[str, np.ndarray]], sex: np.ndarray, age: np.ndar
     return out
 
 
-def build_biometrics(enc: Encounters, pat: Patients, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def build_biometrics(enc: Encounters, pat: Patients,
+                     rng: np.random.Generator) -> dict[str, np.ndarray]:
     n = len(enc)
     p = enc.patient
     age = (enc.date - pat.birth[p]) / 365.25

@@ -42,7 +42,8 @@ BEFORE_BIRTH_RATE = 0.0005
 #: The same row exported twice with the same id (encounter, problem, biometric, lab, vaccination,
 #: prescription rows).
 DUPLICATE_ROW_RATE = 0.002
-DUPLICATE_TABLES = ("encounter", "problem", "biometric", "lab_result", "vaccination", "prescription")
+DUPLICATE_TABLES = ("encounter", "problem", "biometric", "lab_result", "vaccination",
+                    "prescription")
 #: Kinds that are not errors to reject but variants to normalise; quality recall is not measured
 #: on them.
 NON_ERROR_KINDS = ("label_variant",)
@@ -100,7 +101,8 @@ def _pick(rng, eligible: np.ndarray, rate: float, touched: np.ndarray) -> np.nda
 
 
 def iso(days: np.ndarray) -> pa.Array:
-    return pa.array(np.asarray(days, dtype=np.int32), pa.int32()).cast(pa.date32()).cast(pa.string())
+    days32 = pa.array(np.asarray(days, dtype=np.int32), pa.int32())
+    return days32.cast(pa.date32()).cast(pa.string())
 
 
 def dirty_biometrics(bio: dict, age: np.ndarray, birth: np.ndarray, decimal_comma_ok: np.ndarray,

@@ -8,7 +8,7 @@ import numpy as np
 
 from p4dp.synth import _columns as C
 from p4dp.synth import ili
-from p4dp.synth.population import NO_ONSET, Patients, Practitioners, load_conditions
+from p4dp.synth.population import Patients, Practitioners, load_conditions
 
 #: Yearly GP consultations per person by age band (lower bounds in years). Shape after DREES,
 #: "Les consultations et visites des médecins généralistes" (Études et Résultats 2019) and the
@@ -112,7 +112,8 @@ def ili_expected(py: PatientYears, pat: Patients, today_day: int) -> tuple[np.nd
 def _regular_rate(py: PatientYears, pat: Patients) -> np.ndarray:
     mid = (py.start + py.stop) // 2
     frac = (py.stop - py.start) / 365.25
-    return _base_rate(py.age, pat.sex[py.patient]) * condition_multiplier(pat, py.patient, mid) * frac
+    mult = condition_multiplier(pat, py.patient, mid)
+    return _base_rate(py.age, pat.sex[py.patient]) * mult * frac
 
 
 def rate_scale(pat: Patients, target: int, today_day: int) -> float:
@@ -174,7 +175,8 @@ def build_encounters(pat: Patients, prac: Practitioners, scale: float, rng: np.r
     if len(interns):
         sems = np.unique(prac.semester_start[interns])
         lookup = np.full((len(prac), len(sems)), -1, dtype=np.int64)
-        lookup[prac.supervisor[interns], np.searchsorted(sems, prac.semester_start[interns])] = interns
+        sem_of = np.searchsorted(sems, prac.semester_start[interns])
+        lookup[prac.supervisor[interns], sem_of] = interns
         si = np.searchsorted(sems, date, side="right") - 1
         in_sem = (si >= 0) & (date < sems[np.clip(si, 0, None)] + SEMESTER_DAYS)
         cand = np.where(in_sem, lookup[practitioner, np.clip(si, 0, None)], -1)

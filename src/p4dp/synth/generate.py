@@ -1,4 +1,4 @@
-"""`generate`: write the network as vendor exports, network.json and the ground truth, atomically."""
+"""`generate`: write the network as vendor exports, network.json and ground truth, atomically."""
 
 from __future__ import annotations
 
@@ -51,7 +51,8 @@ def _check_output(out: Path) -> None:
 
 def practice_slices(network: Network) -> dict[str, dict[str, pa.Table]]:
     """Each practice's staging tables (rows are grouped by practice in every table)."""
-    out: dict[str, dict[str, pa.Table]] = {s: {} for s in network.practices["source_id"].to_pylist()}
+    sources = network.practices["source_id"].to_pylist()
+    out: dict[str, dict[str, pa.Table]] = {s: {} for s in sources}
     for name, t in network.tables.items():
         src = t.column("source_id").to_numpy(zero_copy_only=False)
         if len(src) == 0:
@@ -102,7 +103,8 @@ def generate(preset: str, seed: int, out: Path, *, today: date | None = None,
     try:
         from p4dp.synth.writers import write_export
     except ImportError as e:  # pragma: no cover - only before the writers exist
-        raise SynthError(f"les écrivains d'export ne sont pas installés / export writers missing: {e}")
+        raise SynthError("les écrivains d'export ne sont pas installés / export writers "
+                         f"missing: {e}")
     report = progress or (lambda step, done, total: None)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ INR_INTERVAL_DAYS = (21, 35)
 #: Patient-level INR control: mean and spread chosen so that about 35–45 % of results fall outside
 #: 2–3, as in French and European cohorts (time in range ≈ 60 %, Pirmohamed/ESC; seed's Examen tab).
 INR_PATIENT_MEAN = (2.45, 0.22)
-INR_PATIENT_SD = (0.35, 0.75)
+INR_PATIENT_SD = (0.4, 0.85)
 INR_SPIKE_SHARE = 0.02
 #: HbA1c two to three times a year for type 2 diabetes (HAS 2013); some labs report mmol/mol.
 HBA1C_INTERVAL_DAYS = (100, 160)
@@ -98,7 +98,8 @@ def build_labs(pat: Patients, py: PatientYears, rng: np.random.Generator) -> dic
     page = py.age[take]
     m = len(pp)
     z = rng.normal(0, 1, (len(pat), 4))  # patient-level lipid / renal offsets
-    tc = ex["chol_total"]["mean"] + ex["chol_total"]["sd"] * (0.8 * z[pp, 0] + 0.6 * rng.standard_normal(m))
+    tc = ex["chol_total"]["mean"] + ex["chol_total"]["sd"] * (
+        0.8 * z[pp, 0] + 0.6 * rng.standard_normal(m))
     hdl = ex["hdl"]["mean"] + ex["hdl"]["sd"] * (0.8 * z[pp, 1] + 0.6 * rng.standard_normal(m)) \
         + 0.08 * (pat.sex[pp] == 0)
     tg = np.exp(np.log(ex["tg"]["mean"]) + 0.4 * (0.8 * z[pp, 2] + 0.6 * rng.standard_normal(m)))
@@ -143,7 +144,8 @@ def build_labs(pat: Patients, py: PatientYears, rng: np.random.Generator) -> dic
             ui = mmol.astype(np.int64)
             v_ = np.where(mmol, np.round(10.929 * (v_ - 2.15)), np.round(v_, 1))
         else:
-            ui = (rng.random(k) < 0.15).astype(np.int64) if len(units) > 1 else np.zeros(k, np.int64)
+            ui = (rng.random(k) < 0.15).astype(np.int64) if len(units) > 1 \
+                else np.zeros(k, np.int64)
             if exam == "glucose":
                 v_ = np.where(ui == 1, np.round(v_ * 5.55, 1), np.round(v_, 2))
             else:

@@ -356,7 +356,8 @@ def build_practice(ctx: _Context, i: int) -> tuple[dict[str, pa.Table], dict[str
         ids_, practice_of = row_keys[table_name]
         r = pa.array(rows)
         err_parts.append(pa.table({
-            "source_id": src.take(pa.array(practice_of[rows])), "table": pa.array([table_name] * len(rows)),
+            "source_id": src.take(pa.array(practice_of[rows])),
+            "table": pa.array([table_name] * len(rows)),
             "row_key": ids_.take(r), "column": pa.array([column] * len(rows), pa.string()),
             "kind": pa.array([kind] * len(rows)), "raw_value": raw, "clean_value": clean,
         }, schema=GROUND_TRUTH_SCHEMAS["errors"]))
@@ -377,7 +378,8 @@ def build_practice(ctx: _Context, i: int) -> tuple[dict[str, pa.Table], dict[str
                 "raw_value": pa.nulls(len(dup), pa.string()),
                 "clean_value": pa.nulls(len(dup), pa.string()),
             }, schema=GROUND_TRUTH_SCHEMAS["errors"]))
-    errors = pa.concat_tables(err_parts) if err_parts else GROUND_TRUTH_SCHEMAS["errors"].empty_table()
+    errors = (pa.concat_tables(err_parts) if err_parts
+              else GROUND_TRUTH_SCHEMAS["errors"].empty_table())
 
     pc_parts = []
     for f in FIELDS:
@@ -408,7 +410,8 @@ def build_practice(ctx: _Context, i: int) -> tuple[dict[str, pa.Table], dict[str
     return tables, {"problem_codes": problem_codes, "errors": errors, "identity_tokens": tokens}
 
 
-def _add_seed_readings(bio: dict, enc, pat, rng) -> tuple[dict, list[tuple[int, str, float | None]]]:
+def _add_seed_readings(bio: dict, enc, pat,
+                       rng) -> tuple[dict, list[tuple[int, str, float | None]]]:
     """Append the seed's four bad child readings at consultations of children of those ages that
     have no other reading, so the quality step meets them verbatim."""
     age = C.age_years(pat.birth[enc.patient], enc.date)

@@ -184,7 +184,8 @@ def build_practices(preset: Preset, rng: np.random.Generator, today: date) -> Pr
     )
     kinds = [PRACTICE_KINDS[k] for k in C.choice_index(rng, np.array(PRACTICE_KIND_WEIGHTS), n)]
     kinds = [("msp" if g >= 4 and k == "cabinet" else k) for k, g in zip(kinds, n_gps)]
-    label = {"cabinet": "Cabinet médical", "msp": "Maison de santé", "centre_sante": "Centre de santé"}
+    label = {"cabinet": "Cabinet médical", "msp": "Maison de santé",
+             "centre_sante": "Centre de santé"}
     return Practices(
         source_id=_source_ids(n, rng),
         practice_id=[f"P{i + 1:04d}" for i in range(n)],
@@ -226,7 +227,8 @@ def _names(rng: np.random.Generator, sex: np.ndarray, birth_year: np.ndarray):
     return first_names, last_names, flat, offset, count, last_pool, last_w
 
 
-def build_practitioners(practices: Practices, rng: np.random.Generator, today: date) -> Practitioners:
+def build_practitioners(practices: Practices, rng: np.random.Generator,
+                        today: date) -> Practitioners:
     gp_practice = np.repeat(np.arange(len(practices)), practices.n_gps)
     n_gp = len(gp_practice)
     gp_sex = (rng.random(n_gp) < 0.5).astype(np.int64)
@@ -416,8 +418,10 @@ def build_patients(practices: Practices, practitioners: Practitioners, rng: np.r
     has_mail = (age_now >= 18) & (age_now < 80) & (rng.random(n) < EMAIL_SHARE_ADULTS)
     user = pc.utf8_lower(C.strip_accents(C.join(first, ".", last)))
     user = pc.replace_substring_regex(user, pattern="[^a-z.]", replacement="")
-    suffix = C.where(rng.random(n) < 0.4, C.fmt_number(rng.integers(1, 99, n), 0), pa.array([""] * n))
-    email = C.join(user, suffix, "@", C.take(list(EMAIL_DOMAINS), rng.integers(len(EMAIL_DOMAINS), size=n)))
+    suffix = C.where(rng.random(n) < 0.4, C.fmt_number(rng.integers(1, 99, n), 0),
+                     pa.array([""] * n))
+    domain = C.take(list(EMAIL_DOMAINS), rng.integers(len(EMAIL_DOMAINS), size=n))
+    email = C.join(user, suffix, "@", domain)
     email = C.where(has_mail, email, pa.nulls(n, pa.string()))
 
     # Relatives: spouse, a child, a parent (each present or not); used by the scrubber.

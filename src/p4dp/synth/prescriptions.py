@@ -61,7 +61,8 @@ def build_prescriptions(enc: Encounters, pat: Patients, prob: Problems, pool: Po
             continue
         first = rng.integers(len(lst), size=n_pat)
         second = (first + 1 + rng.integers(max(len(lst) - 1, 1), size=n_pat)) % len(lst)
-        has2 = (rng.random(n_pat) < SECOND_DRUG_SHARE) & (len(lst) > 1) & (name in BITHERAPY_CONDITIONS)
+        has2 = ((rng.random(n_pat) < SECOND_DRUG_SHARE) & (len(lst) > 1)
+                & (name in BITHERAPY_CONDITIONS))
         out_prob.append(sel)
         out_drug.append(lst[first[patient[sel]]])
         s2 = sel[has2[patient[sel]]]

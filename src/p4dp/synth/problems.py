@@ -40,6 +40,9 @@ CHRONIC_FOLLOWUP_PER_CONDITION = 0.42
 ILI_RESULTS = ("R80", "R74", "R05")
 ILI_RESULT_P = (0.75, 0.15, 0.10)
 ILI_REASONS = ("A03", "R05", "R80", "A04")
+#: Multi-problem entries: the first problem's result text also names the next one ("HTA + DT2");
+#: its true code stays the first problem's (the one the entry is filed under).
+MULTI_PROBLEM_SHARE = 0.03
 #: Presence of the reason and procedure fields (the result is always filled).
 REASON_PRESENT = 0.85
 PROCEDURE_PRESENT = 0.55
@@ -76,7 +79,8 @@ def _codes_lists(pool: Pool, rows: list[dict[str, str]], key: str) -> dict[int, 
 def build_problems(enc: Encounters, pat: Patients, prac: Practitioners, pool: Pool,
                    rng: np.random.Generator) -> Problems:
     n_enc = len(enc)
-    n_per = np.where(enc.is_ili, 1, 1 + C.choice_index(rng, np.array(PROBLEMS_PER_ENCOUNTER_P), n_enc))
+    n_per = np.where(enc.is_ili, 1,
+                     1 + C.choice_index(rng, np.array(PROBLEMS_PER_ENCOUNTER_P), n_enc))
     e = np.repeat(np.arange(n_enc), n_per)
     rank = np.arange(len(e)) - np.repeat(np.cumsum(n_per) - n_per, n_per) + 1
     n = len(e)
@@ -96,7 +100,7 @@ def build_problems(enc: Encounters, pat: Patients, prac: Practitioners, pool: Po
     for j in range(len(cond_rows)):
         active = pat.onset[patient, j] <= date
         n_active += active * followup_weight[j]
-        # Weighted choice among active conditions: the largest of u ** (1 / w) (Efraimidis–Spirakis).
+        # Weighted choice among active conditions: largest u ** (1 / w) (Efraimidis–Spirakis).
         v = np.where(active, rng.random(n) ** (1.0 / followup_weight[j]), -1.0)
         upd = v > best_val
         best_val = np.where(upd, v, best_val)
@@ -171,13 +175,26 @@ def build_problems(enc: Encounters, pat: Patients, prac: Practitioners, pool: Po
             neg = present & ~unc & acute & (rng.random(n) < NEGATION_SHARE)
             fam = present & ~unc & (rng.random(n) < FAMILY_CONTEXT_SHARE)
             seps = C.take([", ", " - ", " ; ", ". "], rng.integers(4, size=n))
-            txt = C.where(neg, C.join(txt, seps, C.take(list(NEGATIONS),
-                                                         rng.integers(len(NEGATIONS), size=n))), txt)
-            txt = C.where(fam, C.join(txt, seps, C.take(list(FAMILY_CONTEXT),
-                                                         rng.integers(len(FAMILY_CONTEXT),
-                                                                      size=n))), txt)
+            negation = C.take(list(NEGATIONS), rng.integers(len(NEGATIONS), size=n))
+            family = C.take(list(FAMILY_CONTEXT), rng.integers(len(FAMILY_CONTEXT), size=n))
+            txt = C.where(neg, C.join(txt, seps, negation), txt)
+            txt = C.where(fam, C.join(txt, seps, family), txt)
         mask = ~present
         texts[field] = C.where(mask, pa.nulls(n, pa.string()), txt)
-        truths[field] = C.where(mask, pa.nulls(n, pa.string()), codes_arr.take(pa.array(np.clip(code, 0, None))))
+        true_code = codes_arr.take(pa.array(np.clip(code, 0, None)))
+        truths[field] = C.where(mask, pa.nulls(n, pa.string()), true_code)
         coded[field] = present & ~unc & (rng.random(n) < p_code)
+    # Multi-problem entries: problem k's result text also mentions problem k+1 of the visit.
+    nxt = np.r_[e[1:] == e[:-1], False]
+    multi = np.flatnonzero(nxt & (rng.random(n) < MULTI_PROBLEM_SHARE))
+    res = texts["result"]
+    is_unc = pc.equal(truths["result"], UNCODABLE).to_numpy(zero_copy_only=False)
+    multi = multi[~is_unc[multi] & ~is_unc[multi + 1]]
+    joined = C.join(res.take(pa.array(multi)), C.take([" + ", ", ", " et ", " / "],
+                                                      rng.integers(4, size=len(multi))),
+                    res.take(pa.array(multi + 1)))
+    pos = np.full(n, -1, dtype=np.int64)
+    pos[multi] = np.arange(len(multi))
+    texts["result"] = pa.concat_arrays([res, joined]).take(
+        pa.array(np.where(pos >= 0, n + pos, np.arange(n))))
     return Problems(e, rank, result, condition, texts, truths, coded)

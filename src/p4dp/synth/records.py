@@ -46,7 +46,8 @@ HISTORY = {
                                        "commerçant", "agriculteur", "sans emploi", "cadre",
                                        "aide-soignante", "ouvrier BTP"))}),
     "family_situation": (0.3, {"yes": (1.0, ("marié, 2 enfants", "célibataire", "veuve",
-                                             "divorcé", "vit seul", "en couple", "pacsée, 1 enfant"))}),
+                                             "divorcé", "vit seul", "en couple",
+                                             "pacsée, 1 enfant"))}),
     "physical_activity": (0.15, {"yes": (0.6, ("marche 3x/sem", "sport régulier", "vélo")),
                                  "no": (0.4, ("sédentaire", "pas de sport"))}),
 }
@@ -74,7 +75,8 @@ def build_antecedents(pat: Patients, pool: Pool, rng: np.random.Generator, today
         k = rng.integers(len(items), size=len(sel))
         sex_ok = np.array([s is None for _, s in items])[k] | female[sel]
         sel, k = sel[sex_ok], k[sex_ok]
-        d = pat.registered[sel] + (rng.random(len(sel)) * (pat.end[sel] - pat.registered[sel])).astype(np.int64)
+        span = pat.end[sel] - pat.registered[sel]
+        d = pat.registered[sel] + (rng.random(len(sel)) * span).astype(np.int64)
         parts.append((sel, kind, d, C.take([x for x, _ in items], k), np.full(len(sel), None)))
     patient = np.concatenate([x[0] for x in parts])
     kind = np.concatenate([np.full(len(x[0]), x[1], dtype=object) for x in parts])
@@ -105,7 +107,8 @@ def build_history(pat: Patients, rng: np.random.Generator, today: date) -> dict:
         off = np.array(off)
         cnt = np.array([len(statuses[s][1]) for s in names])
         li = off[si] + (rng.random(len(sel)) * cnt[si]).astype(np.int64)
-        d = pat.registered[sel] + (rng.random(len(sel)) * (pat.end[sel] - pat.registered[sel])).astype(np.int64)
+        span = pat.end[sel] - pat.registered[sel]
+        d = pat.registered[sel] + (rng.random(len(sel)) * span).astype(np.int64)
         d = np.maximum(d, pat.birth[sel] + int(HISTORY_ADULT_AGE * 365.25))
         d = np.minimum(d, t)
         parts.append((sel, np.full(len(sel), kind, dtype=object), d, C.take(flat, li),

@@ -62,7 +62,8 @@ class Pool:
     count: np.ndarray
 
     def sample(self, code_idx: np.ndarray, rng: np.random.Generator) -> pa.Array:
-        k = self.start[code_idx] + (rng.random(len(code_idx)) * self.count[code_idx]).astype(np.int64)
+        offset = (rng.random(len(code_idx)) * self.count[code_idx]).astype(np.int64)
+        k = self.start[code_idx] + offset
         return self.strings.take(pa.array(k))
 
 

@@ -97,10 +97,12 @@ def build_vaccinations(pat: Patients, rng: np.random.Generator, today: date) -> 
                                                   OTHER_LABEL_SHARE / max(len(labels) - 1, 1))]
         li = C.choice_index(rng, w, len(p_))
         # A free-text label mentioning COVID doses only makes sense once they existed.
-        anachronic = np.array(["covid" in lbl.lower() for lbl in labels])[li] & (d_ < COVID_FIRST_DOSES)
+        mentions_covid = np.array(["covid" in lbl.lower() for lbl in labels])
+        anachronic = mentions_covid[li] & (d_ < COVID_FIRST_DOSES)
         li = np.where(anachronic & (family != "covid"), 0, li)
         parts.append((p_, d_, np.array(labels, dtype=object)[li], free[li],
-                      np.full(len(p_), labels[0], dtype=object), np.full(len(p_), r["key"], dtype=object)))
+                      np.full(len(p_), labels[0], dtype=object),
+                      np.full(len(p_), r["key"], dtype=object)))
     res = {
         "patient": np.concatenate([x[0] for x in parts]),
         "date": np.concatenate([x[1] for x in parts]),
