@@ -5,6 +5,7 @@ import os
 import shutil
 import stat
 import unicodedata
+from datetime import date
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -234,3 +235,17 @@ def test_numeric_local_ids_are_pseudonymised_but_line_numbers_kept(settings, tmp
     assert row["location"] == "biometrics.csv, ligne 7"
     assert row["reason"] == f"biometrics.csv, ligne 7 — champ « valeur » : biometric {pseudo} illisible"
     assert json.loads(row["record"]) == {"id": pseudo} and row["row_key"] == pseudo
+
+
+def test_export_period_ignores_impossible_dates(settings, tmp_path):
+    tables, quarantine = staging_export()
+    enc = tables["encounter"].to_pylist()
+    enc[0]["date"] = date(2099, 1, 1)  # a typo the quality step will flag
+    enc[1]["date"] = date(1850, 1, 1)
+    tables["encounter"] = pa.Table.from_pylist(enc, schema=tables["encounter"].schema)
+    lab = tables["lab_result"].to_pylist()
+    lab[0]["date"] = date(2099, 3, 20)
+    tables["lab_result"] = pa.Table.from_pylist(lab, schema=tables["lab_result"].schema)
+    manifest, _ = read_bundle(prepare_tables(tables, quarantine, "tst", "pr01", settings,
+                                             tmp_path / "out"))
+    assert manifest["export_period"] == {"start": "2023-10-20", "end": "2024-03-15"}

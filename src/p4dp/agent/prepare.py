@@ -223,12 +223,19 @@ def _withhold_opposed(tables: dict[str, pa.Table], quarantine: pa.Table,
 PERIOD_TABLES = ("encounter", "problem", "biometric", "lab_result", "vaccination", "prescription")
 
 
-def _period(tables: dict[str, pa.Table]) -> tuple[date | None, date | None]:
+#: Dates outside [this, today] are typing errors (the quality step flags them), not the period.
+EARLIEST_PLAUSIBLE_EVENT = date(1900, 1, 1)
+
+
+def _period(tables: dict[str, pa.Table], today: date) -> tuple[date | None, date | None]:
     lows, highs = [], []
     for name in PERIOD_TABLES:
         t = tables[name]
         if t.num_rows:
-            mm = pc.min_max(t["date"]).as_py()
+            d = t["date"]
+            plausible = pc.and_(pc.greater_equal(d, pa.scalar(EARLIEST_PLAUSIBLE_EVENT)),
+                                pc.less_equal(d, pa.scalar(today)))
+            mm = pc.min_max(pc.filter(d, pc.fill_null(plausible, False))).as_py()
             if mm["min"] is not None:
                 lows.append(mm["min"])
                 highs.append(mm["max"])
@@ -383,7 +390,7 @@ def prepare_tables(tables: dict[str, pa.Table], quarantine: pa.Table | None, sou
     timings["pseudonymise"] = time.perf_counter() - t0
 
     say("Écriture du lot")
-    period = export_period or _period(staging)
+    period = export_period or _period(staging, date.today())
     extra = {
         "agent": {"p4dp_version": P4DP_VERSION,
                   "pseudonym": {"algorithm": "HMAC-SHA256", "hex_chars": PSEUDONYM_HEX_CHARS}},
