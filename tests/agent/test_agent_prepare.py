@@ -73,3 +73,20 @@ def test_cli_prepares_a_bundle_and_reidentifies_at_the_practice(tmp_path, monkey
         assert res.exit_code != 0 and "nowhere" in res.output
     finally:
         get_settings.cache_clear()
+
+
+def test_run_prepares_every_practice_of_the_configuration_with_its_period(settings, tmp_path):
+    from p4dp.agent import run
+
+    tables, _ = staging_export()
+    write_export("fhir", tables, tmp_path / "net" / "exports" / "tst")
+    (tmp_path / "net" / "network.json").write_text(json.dumps({"practices": [
+        {"source_id": "tst", "practice_id": "pr01", "vendor_format": "fhir",
+         "export_start": "2020-01-01", "export_end": "2024-06-30"}]}))
+    (bundle,) = run(tmp_path / "net", settings, tmp_path / "out")
+    manifest, _ = read_bundle(bundle)
+    assert manifest["export_period"] == {"start": "2020-01-01", "end": "2024-06-30"}
+    assert bundle.name.startswith("tst-20240630-")
+    (tmp_path / "net" / "network.json").write_text('{"practices": [{"source_id": "tst"}]}')
+    with pytest.raises(ValueError, match="practice_id"):
+        run(tmp_path / "net", settings, tmp_path / "out")
