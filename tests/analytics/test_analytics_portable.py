@@ -98,13 +98,14 @@ def test_month_and_year_truncation_and_labels():
 
 def test_latest_per_patient_breaks_ties_on_the_row_id():
     t = ibis.memtable({
-        "patient_id": ["a", "a", "a", "b"],
-        "row_id": ["r2", "r1", "r3", "r4"],
-        "date": [D(2024, 5, 1), D(2024, 5, 1), D(2023, 1, 1), None],
-        "v": [2.0, 1.0, 3.0, 4.0],
+        "patient_id": ["a", "a", "a", "b", "a"],
+        "row_id": ["r2", "r1", "r3", "r4", "r0"],
+        "date": [D(2024, 5, 1), D(2024, 5, 1), D(2023, 1, 1), None, None],
+        "v": [2.0, 1.0, 3.0, 4.0, 0.0],
     })
     last = P.latest_per_patient(t, ["date"], ["row_id"]).order_by("patient_id").execute()
-    # same date for r1 and r2: the smaller id wins, identically on every engine
+    # same date for r1 and r2: the smaller id wins, identically on every engine; r0 has no
+    # date and is neither first nor latest (nulls last in both directions)
     assert last.row_id.tolist() == ["r1", "r4"]
     first = P.first_per_patient(t, ["date"], ["row_id"]).order_by("patient_id").execute()
     assert first.row_id.tolist() == ["r3", "r4"]

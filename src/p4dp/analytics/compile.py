@@ -143,6 +143,19 @@ def within_period(t: ir.Table, period: Period, column: str = "date") -> ir.Table
     return t
 
 
+def reference_date(period: Period) -> ir.DateValue:
+    """The date a patient-level status is judged at: the end of the date range, else today."""
+    return ibis.coalesce(ibis.literal(period.end, type="date"), ibis.today())
+
+
+def alive_patients(wh: Warehouse, on: ir.DateValue) -> ir.Table:
+    """Patients (who did not object) alive on the date, with their birth year and month."""
+    p = wh.table("patient")
+    p = p.filter(p.opposition.fill_null(False) == False)  # noqa: E712 - Ibis expression
+    p = p.filter(p.death_date.isnull() | (p.death_date > on))
+    return p.select("patient_id", "birth_year", "birth_month")
+
+
 def ignored_filters(ind: Indicator, filters: Filters) -> list[str]:
     """Filters given that do not apply to the indicator's frame (reported in the payload)."""
     ignored = []
@@ -242,6 +255,8 @@ def compile_indicator(wh: Warehouse, ind: Indicator, scope: Scope = Scope(),
     filters = filters or Filters()
     scope = _effective_scope(ind, scope)
     t = prepare(wh, ind, scope, filters)
+    if ind.where:
+        t = t.filter(t[ind.where])
     ignored = ignored_filters(ind, filters)
     if ind.is_line_list:
         missing = [c for c in ind.line_list if c not in t.columns and c != "age"]

@@ -136,6 +136,8 @@ class Indicator:
     frame: Frame
     measures: tuple[Measure, ...] = ()
     by: tuple[str, ...] = ()
+    #: A boolean column of the frame restricting the rows the indicator sees (e.g. overdue only).
+    where: str | None = None
     #: Keep the `top` largest rows by `rank_by` (ties broken by the `by` values), with a rank.
     top: int | None = None
     rank_by: str | None = None

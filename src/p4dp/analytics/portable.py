@@ -11,6 +11,8 @@ operation whose meaning differs between the two engines, and says which one and 
   differently on each engine; we use ``row_number`` over an explicit, total ordering.
 * ISO weeks: DuckDB ``week`` is ISO-8601 but not every engine exposes the ISO *year*; we derive
   both from the Thursday of the week (ISO-8601 §2.2.10), which is plain date arithmetic.
+* null ordering: Spark sorts nulls first in ascending order, DuckDB last; every ordering here
+  says "nulls last" explicitly.
 * percentiles: DuckDB ``quantile_cont`` is exact; Spark has an approximate ``percentile_approx``
   that Ibis may pick for ``approx_quantile``. We only ever call the exact ``quantile``.
 """
@@ -157,10 +159,11 @@ def first_per_patient(
     """
     if not tie_breakers:
         raise ValueError("first/latest per patient needs explicit tie-breakers (e.g. the row id)")
-    keys = [t[c] if isinstance(c, str) else c for c in order_by]
-    if descending:
-        keys = [k.desc() for k in keys]
-    keys += [t[c] if isinstance(c, str) else c for c in tie_breakers]
+    cols = [t[c] if isinstance(c, str) else c for c in order_by]
+    # nulls last in both directions, spelled out: the engines' defaults differ (Spark sorts nulls
+    # first ascending, DuckDB last), so a row with no date is never "the first" nor "the latest"
+    keys = [k.desc(nulls_first=False) if descending else k.asc(nulls_first=False) for k in cols]
+    keys += [(t[c] if isinstance(c, str) else c).asc(nulls_first=False) for c in tie_breakers]
     rn = ibis.row_number().over(group_by=[t[c] for c in by], order_by=keys)
     return t.mutate(_rn=rn).filter(lambda s: s._rn == 0).drop("_rn")
 

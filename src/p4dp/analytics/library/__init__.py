@@ -13,6 +13,10 @@ THEMES: dict[str, str] = {
     "motifs": "Motifs",
     "surpoids": "Surpoids",
     "examen": "Examen",
+    "vaccination": "Vaccination",
+    "historique": "Historique",
+    "dependance": "Dépendance",
+    "polymedication": "Polymédication",
 }
 
 

@@ -1,0 +1,193 @@
+"""Spec tests: Vaccination (dTP booster), Historique, Dépendance, Polymédication.
+
+Statuses are judged at the reference date = the end of the date range (30 June 2024 here).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from conftest import PRACTICES, PRACTITIONERS, patient
+
+from p4dp.analytics.compile import run_indicator
+from p4dp.analytics.library import get
+from p4dp.analytics.model import Filters, Period, Scope
+
+D = dt.date
+REF = D(2024, 6, 30)
+AT_REF = Filters(period=Period(None, REF))
+
+
+def rows(wh, name, scope=Scope(), filters=AT_REF):
+    return run_indicator(wh, get(name), scope, filters)["rows"]
+
+
+def vac(i, pid, date, label, valences):
+    return {"vaccination_id": f"v{i:02d}", "patient_id": pid, "date": date, "raw_label": label,
+            "valences": valences}
+
+
+DTP = ["d", "T", "P"]
+
+
+@pytest.fixture(scope="module")
+def vaccines(tmp_path_factory):
+    from conftest import build_warehouse
+
+    dead = patient("v7", "F", 1960, 1)
+    dead["death_date"] = D(2020, 1, 1)
+    return build_warehouse(tmp_path_factory.mktemp("vac") / "wh.duckdb", {
+        "practice": PRACTICES, "practitioner": PRACTITIONERS,
+        "patient": [patient("v1", "F", 1990, 1), patient("v2", "M", 1970, 6),
+                    patient("v3", "F", 1950, 1), patient("v4", "M", 1940, 1),
+                    patient("v5", "F", 1999, 6), patient("v6", "M", 1980, 1), dead,
+                    patient("v8", "F", 1998, 6)],
+        "vaccination": [
+            vac(1, "v1", D(2012, 3, 1), "REVAXIS", DTP),         # at 22, counts for 25
+            vac(2, "v2", D(2005, 3, 1), "DTP", DTP),             # at 34: misses the 45 booster
+            vac(3, "v2", D(2023, 10, 1), "grippe", ["grippe"]),  # not dTP
+            vac(4, "v3", D(2012, 1, 1), "DTCP", ["D", "T", "Ca", "P"]),  # at 61, counts for 65
+            vac(5, "v4", D(2005, 6, 1), "REVAXIS", DTP),         # at 65: misses the 75 booster
+            vac(6, "v6", D(2025, 1, 1), "REVAXIS", DTP),         # after the reference date
+            vac(7, "v8", D(2020, 1, 1), "3 covid et dtp à 25 ans", DTP),  # at 21, for 25
+        ],
+    })
+
+
+def test_dtp_up_to_date_among_adults_over_25(vaccines):
+    # v5 is 25 on the reference date (not > 25), v7 died; v1, v3, v8 up to date of 6
+    assert rows(vaccines, "vaccination_dtp_up_to_date") == [[6, 5, 3, 50.0]]
+
+
+def test_dtp_coverage_by_age_band(vaccines):
+    assert rows(vaccines, "vaccination_dtp_by_age") == [
+        ["26-44", 3, 2, 66.7], ["45-64", 1, 0, 0.0], ["65-74", 1, 1, 100.0],
+        ["75 et plus", 1, 0, 0.0]]
+
+
+def test_dtp_overdue_line_list_for_the_gp(vaccines):
+    assert rows(vaccines, "vaccination_dtp_overdue", Scope("practitioner", "arm_g1")) == [
+        ["v2", 54, "2005-03-01", "DTP", 34, 45],
+        ["v4", 84, "2005-06-01", "REVAXIS", 65, 75],
+        ["v6", 44, None, None, None, 25],
+    ]
+
+
+def test_the_reference_date_moves_the_status(vaccines):
+    # on 1 January 2016: v1 is still 25 and v8 17 (excluded); v7 is alive (55, no dose); v2 (45)
+    # and v4 (75) have passed a booster age without a dose; v6's dose is in the future
+    r = rows(vaccines, "vaccination_dtp_up_to_date",
+             filters=Filters(period=Period(None, D(2016, 1, 1))))
+    assert r == [[5, 3, 1, 20.0]]
+
+
+def test_doses_by_valence(vaccines):
+    assert rows(vaccines, "vaccination_by_valence", filters=Filters()) == [
+        ["Ca", 1, 1], ["D", 1, 1], ["P", 6, 6], ["T", 6, 6], ["d", 5, 5], ["grippe", 1, 1]]
+
+
+# --- Historique and Dépendance -----------------------------------------------------------------
+
+
+def hist(i, pid, date, kind, label, status):
+    return {"history_id": f"h{i:02d}", "patient_id": pid, "date": date, "kind": kind,
+            "label": label, "status": status}
+
+
+def prob(i, pid, date, result=None, reason=None):
+    return {"problem_id": f"pb{i}", "encounter_id": f"e{i}", "patient_id": pid,
+            "practitioner_id": "arm_g1", "date": date, "result_code": result,
+            "reason_code": reason}
+
+
+@pytest.fixture(scope="module")
+def habits(tmp_path_factory):
+    from conftest import build_warehouse
+
+    return build_warehouse(tmp_path_factory.mktemp("hist") / "wh.duckdb", {
+        "practice": PRACTICES, "practitioner": PRACTITIONERS,
+        "patient": [patient("h1", "F", 1994, 1), patient("h2", "M", 1954, 1),
+                    patient("h3", "F", 2014, 1), patient("h4", "M", 1984, 1),
+                    patient("d1", "M", 1974, 1), patient("d2", "F", 1994, 1),
+                    patient("d3", "M", 1954, 1), patient("d4", "F", 2004, 1)],
+        "history": [
+            hist(1, "h1", D(2020, 1, 1), "tobacco", "Tabac", "yes"),
+            hist(2, "h1", D(2023, 1, 1), "tobacco", " tabac ", "no"),   # latest: no longer
+            hist(3, "h1", D(2022, 1, 1), "alcohol", "Alcool", "yes"),
+            hist(4, "h2", None, "tobacco", "tabac", "yes"),              # undated: after dated
+            hist(5, "h2", D(2010, 1, 1), "tobacco", "Ancien fumeur", "former"),
+            hist(6, "h4", D(2025, 1, 1), "drugs", "cannabis", "yes"),    # after the reference
+            hist(7, "d3", D(2019, 1, 1), "drugs", "cannabis", "yes"),
+        ],
+        "problem": [prob(1, "d1", D(2020, 5, 5), result="P17"),
+                    prob(2, "d3", D(2025, 1, 1), reason="P16")],          # after the reference
+        "antecedent": [{"antecedent_id": "a1", "patient_id": "d2", "code": "P15",
+                        "kind": "medical"}],
+    })
+
+
+def test_substance_use_mentions_by_age_band_and_sex(habits):
+    r = {(x[0], x[1]): x[2:] for x in rows(habits, "historique_substance_use")}
+    assert r[("0-15", "F")] == [1, 0, 0, 0, 0, 0.0, 0.0, 0.0]                  # h3
+    assert r[("16-60", "F")] == [3, 1, 0, 1, 0, 0.0, 33.3, 0.0]                 # h1, d2, d4
+    assert r[("16-60", "M")] == [2, 0, 0, 0, 0, 0.0, 0.0, 0.0]                  # h4, d1
+    assert r[("60 et plus", "M")] == [2, 2, 0, 0, 1, 0.0, 0.0, 50.0]            # h2, d3
+
+
+def test_top_history_labels(habits):
+    assert rows(habits, "historique_top_labels", filters=Filters()) == [
+        [1, "tobacco", "tabac", 3, 2], [2, "drugs", "cannabis", 2, 2],
+        [3, "alcohol", "alcool", 1, 1], [4, "tobacco", "ancien fumeur", 1, 1]]
+
+
+def test_dependence_from_codes_and_history(habits):
+    r = {(x[0], x[1]): x[2:] for x in rows(habits, "dependance_by_age_sex")}
+    # d2: antecedent P15 (alcohol); h1: current alcohol mention; d4 nothing
+    assert r[("16-60", "F")] == [3, 0, 2, 0, 2, 66.7]
+    # d1: problem P17; h4's drug mention is after the reference date
+    assert r[("16-60", "M")] == [2, 1, 0, 0, 1, 50.0]
+    # d3: drug mention (P16 after the reference date ignored); h2 latest tobacco is "former"
+    assert r[("60 et plus", "M")] == [2, 0, 0, 1, 1, 50.0]
+
+
+# --- Polymédication ----------------------------------------------------------------------------
+
+
+def rx(pid, date, atc, n=[0]):
+    n[0] += 1
+    return {"prescription_id": f"rx{n[0]}", "patient_id": pid, "date": date, "drug_label": atc or "x",
+            "atc": atc}
+
+
+IN = D(2024, 5, 1)   # inside the 91 days up to 30 June 2024
+ATCS = ["A10BA02", "B01AA03", "C07AB02", "C10AA05", "N02BE01", "A02BC01", "C03CA01", "N05CF01",
+        "R03AC02", "H03AA01"]
+
+
+@pytest.fixture(scope="module")
+def drugs(tmp_path_factory):
+    from conftest import build_warehouse
+
+    return build_warehouse(tmp_path_factory.mktemp("poly") / "wh.duckdb", {
+        "practice": PRACTICES, "practitioner": PRACTITIONERS,
+        "patient": [patient("m1", "F", 1944, 1), patient("m2", "M", 1934, 1),
+                    patient("m3", "F", 1947, 1), patient("m4", "M", 1964, 1),
+                    patient("m5", "F", 1946, 1)],
+        "prescription": (
+            [rx("m1", IN, a) for a in ATCS[:5]] + [rx("m1", IN, ATCS[0].lower()),
+                                                   rx("m1", D(2024, 1, 1), ATCS[5])]
+            + [rx("m2", IN, a) for a in ATCS]
+            + [rx("m3", IN, a) for a in ATCS[:2]] + [rx("m3", IN, "C10AA"), rx("m3", IN, None)]
+            + [rx("m4", IN, a) for a in ATCS[:6]]
+            + [rx("m5", D(2024, 3, 31), a) for a in ATCS]),   # just outside the window
+    })
+
+
+def test_polymedication_over_75_cumulative_over_3_months(drugs):
+    assert rows(drugs, "polymedication_75") == [[3, 2, 1, 66.7, 33.3, 5.0]]
+
+
+def test_polymedication_by_age_and_sex(drugs):
+    assert rows(drugs, "polymedication_by_age_sex") == [
+        ["75-84", "F", 2, 1, 0, 50.0, 0.0, 3.5], ["85 et plus", "M", 1, 1, 1, 100.0, 100.0, 10.0]]
