@@ -83,7 +83,7 @@ def staging_export(source_id: str = "tst") -> tuple[dict[str, pa.Table], pa.Tabl
          "practitioner_id": "DOC-GRIMAUD", "date": date(2024, 3, 15), "rank": 1,
          "reason_text": "lombalgie, M. Lefevre (né le 01/01/1980) tel +33 7 98 76 54 32",
          "reason_code": "L03", "reason_code_origin": "source",
-         "result_text": "lumbago", "result_code_origin": "none",
+         "result_text": "lumbago, avis du Dr GRIMAUD demandé", "result_code_origin": "none",
          "procedure_text": "arrêt de travail, écrire à jp.lefevre@exemple.org",
          "procedure_code_origin": "none"},
         {**s, "problem_id": "PRB-ZOE-1", "encounter_id": "ENC-ZOE-1", "patient_id": "PAT-ZOE",

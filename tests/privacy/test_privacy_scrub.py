@@ -140,7 +140,8 @@ def test_synthetic_network_identity_tokens_all_removed_and_clinical_words_kept()
     tokens = removed = words = lost = 0
     for src in net.practices["source_id"].to_pylist():
         tables = {k: t.filter(pc.equal(t["source_id"], src)) for k, t in net.tables.items()}
-        after = scrub_tables(tables, Identities.from_patient_table(tables["patient"]))
+        after = scrub_tables(tables, Identities.from_patient_table(tables["patient"],
+                                                                  tables["practitioner"]))
         r = evaluate(tables, after, truth.filter(pc.equal(truth["source_id"], src)))
         assert r["removal_rate"] == 1.0, r["misses"]
         tokens += r["tokens"]
@@ -152,3 +153,15 @@ def test_synthetic_network_identity_tokens_all_removed_and_clinical_words_kept()
     assert lost / words < 0.001, (lost, words)
     print(f"identity tokens removed {removed}/{tokens}; clinical words falsely removed "
           f"{lost}/{words} = {lost / words:.5%}")
+
+
+def test_practitioners_named_in_text_are_replaced_for_every_patient():
+    patient = pa.table({"patient_id": ["1"], "last_name": ["Toux"], "first_name": ["Rose"]})
+    staff = pa.table({"practitioner_id": ["D1", "D2"], "last_name": ["Grimaud", "Petit"],
+                      "first_name": ["Hortense", "Ulysse"]})
+    ids = Identities.from_patient_table(patient, staff)
+    texts = pa.array(["avis du Dr Grimaud", "courrier à Ulysse Petit", "petit malaise",
+                      "vu par Dr PETIT"])
+    out = scrub_texts(texts, pa.array(["1", "2", "1", None]), ids).to_pylist()
+    assert out == ["avis du Dr [SOIGNANT]", "courrier à [SOIGNANT] [SOIGNANT]", "petit malaise",
+                   "vu par Dr [SOIGNANT]"]

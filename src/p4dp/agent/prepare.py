@@ -347,7 +347,7 @@ def prepare_tables(tables: dict[str, pa.Table], quarantine: pa.Table | None, sou
     say("Nettoyage du texte libre")
     t0 = time.perf_counter()
     counts: Counter = Counter()
-    identities = Identities.from_patient_table(staging["patient"])
+    identities = Identities.from_patient_table(staging["patient"], staging["practitioner"])
     for pid, (identity, _) in rejected.items():
         identities.add(pid, identity)
     staging = scrub_tables(staging, identities, counts)

@@ -43,8 +43,11 @@ BIRTH_DATE = "[DATE_NAISSANCE]"
 ADDRESS = "[ADRESSE]"
 #: A value of an identifying field of a rejected record, quoted elsewhere (e.g. in the reason).
 IDENTIFIER = "[IDENTIFIANT]"
+#: A practitioner of the practice named in a text ("courrier du Dr Grimaud"): GPs' identities
+#: stay at the practice too.
+PRACTITIONER = "[SOIGNANT]"
 PLACEHOLDERS = (LAST_NAME, FIRST_NAME, RELATIVE, PHONE, NIR, EMAIL, BIRTH_DATE, ADDRESS,
-                IDENTIFIER)
+                IDENTIFIER, PRACTITIONER)
 _PLACEHOLDER_WORDS = frozenset(p.strip("[]").lower() for p in PLACEHOLDERS)
 
 #: Free-text columns of the staging tables, scrubbed before anything leaves the practice. The raw
@@ -195,11 +198,15 @@ def _norm_phrase(folded: str) -> str:
     return " ".join(_WORD_RE.findall(folded))
 
 
-def _name_tokens(identity: PatientIdentity) -> dict[str, str]:
-    """Folded name phrase or word → placeholder; the patient's own names win over relatives'."""
+def _name_tokens(identity: PatientIdentity, only: str | None = None) -> dict[str, str]:
+    """Folded name phrase or word → placeholder; the patient's own names win over relatives'.
+
+    ``only``: one placeholder for every name (practitioners).
+    """
     tokens: dict[str, str] = {}
     for names, placeholder in ((identity.relatives, RELATIVE), (identity.first_names, FIRST_NAME),
                                (identity.last_names, LAST_NAME)):
+        placeholder = only or placeholder
         for name in names:
             words = _WORD_RE.findall(fold(name))
             if not words:
@@ -259,8 +266,8 @@ class PatientScrubber:
     the patient's texts): words are found by one shared pattern and looked up in the dictionary.
     """
 
-    def __init__(self, identity: PatientIdentity) -> None:
-        self.tokens = _name_tokens(identity)
+    def __init__(self, identity: PatientIdentity, placeholder: str | None = None) -> None:
+        self.tokens = _name_tokens(identity, placeholder)
         if identity.address:
             address = _norm_phrase(fold(identity.address))
             if address:
@@ -361,11 +368,14 @@ class Identities:
     _index: dict[str, int] = field(default_factory=dict)
     #: Identities known from elsewhere than the patient table (a patient row the reader rejected).
     extra: dict[str, PatientIdentity] = field(default_factory=dict)
+    #: The practice's practitioners' names, scrubbed from every text as [SOIGNANT].
+    practitioners: PatientScrubber | None = None
     _scrubbers: dict[str, PatientScrubber] = field(default_factory=dict)
     _name_words: pa.Table | None = None
 
     @classmethod
-    def from_patient_table(cls, patient: pa.Table) -> Identities:
+    def from_patient_table(cls, patient: pa.Table, practitioner: pa.Table | None = None
+                           ) -> Identities:
         wanted = ["patient_id", "last_name", "first_name", "birth_name", "relatives", "birth_date",
                   "address"]
         cols = {c: (patient[c] if c in patient.column_names else pa.nulls(patient.num_rows))
@@ -374,7 +384,15 @@ class Identities:
         table = pa.table({c: pc.cast(v, pa.string()) if c != "birth_date" else v
                           for c, v in cols.items()})
         ids = table["patient_id"].to_pylist()
-        return cls(table, {pid: i for i, pid in enumerate(ids) if pid is not None})
+        practitioners = None
+        if practitioner is not None and practitioner.num_rows:
+            names = [practitioner[c].to_pylist() for c in ("last_name", "first_name")
+                     if c in practitioner.column_names]
+            flat = tuple(n for column in names for n in column if n)
+            if flat:
+                practitioners = PatientScrubber(PatientIdentity(last_names=flat), PRACTITIONER)
+        return cls(table, {pid: i for i, pid in enumerate(ids) if pid is not None},
+                   practitioners=practitioners)
 
     def add(self, patient_id: str, identity: PatientIdentity) -> None:
         """Know one more patient (only if the patient table does not already)."""
@@ -442,11 +460,18 @@ def candidate_rows(texts: pa.Array, patient_ids: pa.Array, identities: Identitie
         return np.zeros(0, dtype=np.int64)
     flagged = pc.fill_null(pc.match_substring_regex(texts, PATTERN_PREFILTER_RE2), False)
     mask = flagged.to_numpy(zero_copy_only=False).copy()
-    if identities is not None and identities.patient.num_rows:
+    if identities is None:
+        return np.flatnonzero(mask)
+    words = pc.split_pattern_regex(fold_array(texts), _ARROW_WORD_SEPARATOR)
+    flat = pc.list_flatten(words)
+    parents = pc.list_parent_indices(words)
+    if identities.practitioners is not None:
+        staff = pa.array(sorted(identities.practitioners.own_words), pa.string())
+        staff_hit = pc.fill_null(pc.is_in(flat, value_set=staff), False)
+        if pc.any(staff_hit).as_py():
+            mask[pc.filter(parents, staff_hit).to_numpy()] = True
+    if identities.patient.num_rows or identities.extra:
         name_words = identities.name_words()
-        words = pc.split_pattern_regex(fold_array(texts), _ARROW_WORD_SEPARATOR)
-        flat = pc.list_flatten(words)
-        parents = pc.list_parent_indices(words)
         hit = pc.is_in(flat, value_set=pc.unique(name_words["word"]))
         hit = pc.fill_null(hit, False)
         if pc.any(hit).as_py():
@@ -492,8 +517,14 @@ def scrub_text(text: str | None, patient_id: str | None, identities: Identities 
     if text is None:
         return None
     text = scrub_patterns(text, counts)
-    scrubber = identities.scrubber(patient_id) if identities is not None else None
-    return scrubber.scrub(text, counts) if scrubber is not None else text
+    if identities is None:
+        return text
+    scrubber = identities.scrubber(patient_id)
+    if scrubber is not None:
+        text = scrubber.scrub(text, counts)
+    if identities.practitioners is not None:
+        text = identities.practitioners.scrub(text, counts)
+    return text
 
 
 def scrub_tables(tables: dict[str, pa.Table], identities: Identities,
