@@ -79,22 +79,23 @@ def test_label_variants_are_recorded_apart_from_errors(demo, frames):
 
 def test_every_error_points_at_an_exported_row_showing_the_raw_value(demo, frames):
     bio, pat, meta, errors = frames
-    births = dict(zip(zip(pat.source_id, pat.patient_id), pd.to_datetime(pat.birth_date)))
-    b = bio.set_index(["source_id", "biometric_id"])
-    for e in errors[errors.table == "biometric"].itertuples():
-        row = b.loc[(e.source_id, e.row_key)]
-        if isinstance(row, pd.DataFrame):
-            row = row.iloc[0]
-        if e.kind == "decimal_comma":
-            assert np.isnan(row.value) and row.raw_value == e.raw_value and "," in e.raw_value
-        elif e.column == "value":
-            assert float(e.raw_value) == pytest.approx(row.value)
-            if e.clean_value is not None:
-                assert float(e.clean_value) != pytest.approx(row.value)
-        elif e.kind == "future_date":
-            assert row.date > TODAY and str(row.date) == e.raw_value
-        elif e.kind == "before_birth":
-            assert pd.Timestamp(row.date) < births[(e.source_id, row.patient_id)]
+    e = errors[errors.table == "biometric"].merge(
+        bio.drop_duplicates(["source_id", "biometric_id"]),
+        left_on=["source_id", "row_key"], right_on=["source_id", "biometric_id"], how="left",
+        suffixes=("", "_row"))
+    assert e.biometric_id.notna().all()
+    comma = e[e.kind == "decimal_comma"]
+    assert comma.value.isna().all() and (comma.raw_value == comma.raw_value_row).all()
+    assert comma.raw_value.str.fullmatch(r"\d+,\d\d").all()
+    valued = e[(e.column == "value") & (e.kind != "decimal_comma")]
+    assert np.allclose(valued.raw_value.astype(float), valued.value)
+    cleaned = valued[valued.clean_value.notna()]
+    assert (~np.isclose(cleaned.clean_value.astype(float), cleaned.value)).all()
+    future = e[e.kind == "future_date"]
+    assert (future.date > TODAY).all() and (future.date.astype(str) == future.raw_value).all()
+    early = e[e.kind == "before_birth"].merge(pat[["source_id", "patient_id", "birth_date"]],
+                                             on=["source_id", "patient_id"])
+    assert len(early) and (early.date < early.birth_date).all()
 
 
 def test_the_seed_bad_child_readings_are_present_verbatim(demo, frames):
