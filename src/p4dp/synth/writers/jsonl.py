@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from p4dp.cdm import table
 from p4dp.sources import jsonl as spec
+from p4dp.sources._common import write_lines
 
 _CHILD_TABLES = ("patient", "encounter", "problem", "biometric", "prescription", "lab_result",
                  "antecedent", "history", "vaccination")
@@ -220,8 +221,4 @@ def write(tables: dict[str, pa.Table], out_dir: Path) -> None:
         con.register(name, _with_order(tables.get(name), name))
     _check_patients(con)
     lines = con.execute(_sql()).to_arrow_table()["line"]
-    with open(out_dir / spec.PATIENTS_FILE, "w", encoding="utf-8", newline="\n") as f:
-        for chunk in lines.chunks:
-            text = "\n".join(chunk.to_pylist())
-            if text:
-                f.write(text + "\n")
+    write_lines(lines, out_dir / spec.PATIENTS_FILE)
