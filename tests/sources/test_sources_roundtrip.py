@@ -62,3 +62,16 @@ def test_writer_refuses_rows_of_a_patient_absent_from_the_export(fmt, tmp_path):
     tables["patient"] = tables["patient"].slice(0, 2)  # P003 gone, its rows remain
     with pytest.raises(ValueError, match="patient"):
         write_export(fmt, tables, tmp_path)
+
+
+@pytest.mark.parametrize("fmt", ["csv-fr", "jsonl", "fhir"])
+def test_read_back_ids_give_the_ids_the_reader_produces(fmt, tmp_path):
+    from p4dp.synth.writers import read_back_ids
+
+    tables = practice_tables(fmt)
+    write_export(fmt, tables, tmp_path)
+    result = read_export(tmp_path, fmt, "arm")
+    for t in CLINICAL_TABLES:
+        key = t.primary_key[0]
+        ids = read_back_ids(fmt, tables).get(t.name, tables[t.name][key]).to_pylist()
+        assert sorted(ids) == sorted(result.tables[t.name][key].to_pylist()), t.name

@@ -32,4 +32,16 @@ def write_export(fmt: str, tables: dict[str, pa.Table], out_dir: Path) -> None:
         write(tables, out_dir)
 
 
-__all__ = ["FORMATS", "write_export"]
+def read_back_ids(fmt: str, tables: dict[str, pa.Table]) -> dict[str, pa.Array]:
+    """The row ids the reader of ``fmt`` will give, for the tables where they differ from the
+    staging ids, aligned with the rows: today only csv-fr biometrics, whose ids are derived from
+    the wide reading sessions (docs/formats/csv-fr.md). The generator keys its ground truth
+    (``errors.row_key``) with them so that quality recall can be measured on csv-fr practices."""
+    if fmt == "csv-fr" and "biometric" in tables:
+        from p4dp.synth.writers.csv_fr import reading_ids
+
+        return {"biometric": reading_ids(tables["biometric"])}
+    return {}
+
+
+__all__ = ["FORMATS", "read_back_ids", "write_export"]
