@@ -64,16 +64,23 @@ def main() -> None:
     if args.child:
         print(json.dumps(_child(args.presets[0], args.mode, args.seed)))
         return
-    print("| preset | mode | seconds | peak RSS (GiB) | encounters | problems | biometrics |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| preset | mode | seconds | peak RSS (GiB) | encounters | problems | biometrics | "
+          "bytes written |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for preset in args.presets:
         out = subprocess.run([sys.executable, __file__, preset, "--mode", args.mode, "--seed",
                               str(args.seed), "--child"], capture_output=True, text=True, check=True)
-        r = json.loads(out.stdout.strip().splitlines()[-1])
-        rows = r["rows"]
+        line = out.stdout.strip().splitlines()[-1]
+        print(line, file=sys.stderr)  # the raw measurement, in case the table row fails
+        r = json.loads(line)
+
+        def cell(key: str) -> str:
+            v = r["rows"].get(key)
+            return "–" if v is None else f"{v:,}".replace(",", " ")
+
         print(f"| {preset} | {r['mode']} | {r['seconds']:.1f} | {r['peak_gib']:.2f} | "
-              f"{rows.get('encounter', '–'):,} | {rows.get('problem', '–'):,} | "
-              f"{rows.get('biometric', '–'):,} |".replace(",", " "), flush=True)
+              f"{cell('encounter')} | {cell('problem')} | {cell('biometric')} | {cell('bytes')} |",
+              flush=True)
 
 
 if __name__ == "__main__":
