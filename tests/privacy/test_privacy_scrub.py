@@ -5,6 +5,8 @@ from datetime import date
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from p4dp.privacy.scrub import (
     Identities,
@@ -165,3 +167,32 @@ def test_practitioners_named_in_text_are_replaced_for_every_patient():
     out = scrub_texts(texts, pa.array(["1", "2", "1", None]), ids).to_pylist()
     assert out == ["avis du Dr [SOIGNANT]", "courrier à [SOIGNANT] [SOIGNANT]", "petit malaise",
                    "vu par Dr [SOIGNANT]"]
+
+
+TRICKY_LAST = ["Toux", "Petit", "Blanc", "Grand", "Rein", "Fièvre", "Le Goff", "Boulanger",
+               "Masse", "Roux", "Noël", "Léger", "D'Alembert", "N'Diaye", "Ba", "Dupont-Moretti"]
+TRICKY_FIRST = ["Rose", "Pierre", "Marie-Hélène", "Claire", "Jean-Pierre", "Avril", "Ambre"]
+CLINICAL = ["toux grasse depuis 3 jours", "petit malaise", "rein droit douloureux",
+            "fièvre 39", "plaque rose", "grand fatigue", "masse abdominale", "RAS"]
+NAME_TEMPLATES = [
+    ("vu avec Mme {L}", "vu avec Mme [NOM]"),
+    ("M. {L} absent au RDV", "M. [NOM] absent au RDV"),
+    ("{F} {L} dit aller mieux", "[PRENOM] [NOM] dit aller mieux"),
+    ("courrier pour {LU}", "courrier pour [NOM]"),
+    ("appeler {F} demain", "appeler [PRENOM] demain"),
+    ("patiente {F}", "patiente [PRENOM]"),
+]
+
+
+@given(last=st.sampled_from(TRICKY_LAST), first=st.sampled_from(TRICKY_FIRST),
+       clinical=st.sampled_from(CLINICAL), template=st.sampled_from(NAME_TEMPLATES),
+       sep=st.sampled_from([", ", " - ", ". ", " ; "]))
+@settings(max_examples=300, deadline=None)
+def test_names_in_name_position_always_go_and_clinical_text_before_them_stays(
+        last, first, clinical, template, sep):
+    identity = PatientIdentity(last_names=(last,), first_names=(first,))
+    pattern, expected = template
+    text = clinical + sep + pattern.format(L=last, F=first, LU=last.upper())
+    out = scrub(text, identity)
+    assert out.endswith(expected), (text, out)
+    assert out.startswith(clinical), (text, out)

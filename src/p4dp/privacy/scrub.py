@@ -249,6 +249,22 @@ def _same_date(m: re.Match, birth: date) -> bool:
     return False
 
 
+_PREVIOUS_WORD_RE = re.compile(r"(?P<word>[^\W_]+)(?P<gap>[^\w]*)$")
+_NEXT_WORD_RE = re.compile(r"(?P<gap>[^\w]*)(?P<word>[^\W_]+)")
+
+
+def _joins(gap: str) -> bool:
+    """Whether two words separated by ``gap`` can be parts of one name ("Rose Toux", "Rose-Marie",
+    "d'Alembert"), not two items of a list ("rose - Rose", "rose, Rose")."""
+    return not gap.strip() or gap in ("-", "'")
+
+
+def _is_placeholder(text: str, start: int, end: int, key: str) -> bool:
+    """Whether a match is the word inside a placeholder already written ("[NOM]")."""
+    return (start > 0 and end < len(text) and text[start - 1] == "[" and text[end] == "]"
+            and key in _PLACEHOLDER_WORDS)
+
+
 def _sentence_start(text: str, start: int) -> bool:
     """Start of the text, of a line, or of a labelled field ("Motif : Toux").
 
@@ -302,7 +318,8 @@ class PatientScrubber:
                     ) -> list[tuple[int, int, str]]:
         words = [(m.start(), m.end(), m.group(0)) for m in _WORD_RE.finditer(folded)
                  if not any(a <= m.start() < b for a, b, _ in taken)]
-        out: list[tuple[int, int, str]] = []
+        sure: list[tuple[int, int, str]] = []
+        unsure: list[tuple[int, int, str]] = []  # name-words not (yet) seen in name position
         i, n = 0, len(words)
         while i < n:
             matched = 0
@@ -315,27 +332,39 @@ class PatientScrubber:
                 if placeholder is None:
                     continue
                 start, end = words[i][0], words[i + size - 1][1]
-                if size == 1 and not self._keep_single(text, start, end, key):
+                if size == 1 and _is_placeholder(text, start, end, key):
                     continue
-                out.append((start, end, placeholder))
+                if size == 1 and key in self._ambiguous and \
+                        not self._in_name_position(text, start, end):
+                    unsure.append((start, end, placeholder))
+                else:
+                    sure.append((start, end, placeholder))
                 matched = size
                 break
             i += matched or 1
-        return out
-
-    def _keep_single(self, text: str, start: int, end: int, key: str) -> bool:
-        """Whether a one-word match is the name (not a placeholder, not a clinical word)."""
-        if start > 0 and end < len(text) and text[start - 1] == "[" and text[end] == "]" \
-                and key in _PLACEHOLDER_WORDS:
-            return False
-        return key not in self._ambiguous or self._in_name_position(text, start, end)
+        # A name-word right next to a name found for sure is part of that name ("Rose Le Goff",
+        # "Petit Jean-Pierre"); repeat, as such chains grow from both ends.
+        grew = True
+        while unsure and grew:
+            grew = False
+            for span in list(unsure):
+                if any(_joins(text[k[1]:span[0]]) if k[1] <= span[0] else
+                       _joins(text[span[1]:k[0]]) for k in sure):
+                    sure.append(span)
+                    unsure.remove(span)
+                    grew = True
+        return sure
 
     def _in_name_position(self, text: str, start: int, end: int) -> bool:
-        before = _WORD_RE.findall(fold(text[max(0, start - 40):start]))
-        after = _WORD_RE.findall(fold(text[end:end + 40]))
-        if before and (before[-1] in NAME_CUES or before[-1] in self.own_words):
+        before = _PREVIOUS_WORD_RE.search(fold(text[max(0, start - 40):start]))
+        after = _NEXT_WORD_RE.match(fold(text[end:end + 40]))
+        # A civility may carry its full stop ("M. Toux"); a neighbouring name may not be
+        # across punctuation ("plaque rose, Rose Toux": the first "rose" is the colour).
+        if before and before["word"] in NAME_CUES and not before["gap"].strip(" ."):
             return True
-        if after and after[0] in self.own_words:
+        if before and before["word"] in self.own_words and _joins(before["gap"]):
+            return True
+        if after and after["word"] in self.own_words and _joins(after["gap"]):
             return True
         word = text[start:end]
         letters = [c for c in word if c.isalpha()]
