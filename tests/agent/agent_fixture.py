@@ -114,7 +114,8 @@ def staging_export(source_id: str = "tst") -> tuple[dict[str, pa.Table], pa.Tabl
     prescription = [{**s, "prescription_id": "RX-ROSE-1", "patient_id": "PAT-ROSE",
                      "encounter_id": "ENC-ROSE-1", "practitioner_id": "DOC-KOWALSKI",
                      "date": date(2024, 2, 1), "drug_label": "DOLIPRANE 1000 mg cp",
-                     "dose": "1 cp x3/j ; ordonnance envoyée à rose.toux@exemple.fr, née 1956-03-12",
+                     "dose": "1 cp x3/j ; ordonnance envoyée à rose.toux@exemple.fr, "
+                             "née 1956-03-12",
                      "duration_days": 5, "chronic": False}]
     tables = {
         "practice": practice, "practitioner": practitioner, "patient": patient,

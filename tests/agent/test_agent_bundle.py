@@ -233,7 +233,8 @@ def test_numeric_local_ids_are_pseudonymised_but_line_numbers_kept(settings, tmp
     key = load_keys("tst", settings).pseudonym
     pseudo = pseudonym_of("7", key, "tst", "biometric")
     assert row["location"] == "biometrics.csv, ligne 7"
-    assert row["reason"] == f"biometrics.csv, ligne 7 — champ « valeur » : biometric {pseudo} illisible"
+    assert row["reason"] == (f"biometrics.csv, ligne 7 — champ « valeur » : biometric {pseudo} "
+                             "illisible")
     assert json.loads(row["record"]) == {"id": pseudo} and row["row_key"] == pseudo
 
 

@@ -1,10 +1,11 @@
 """Keyed pseudonyms (HMAC-SHA256) computed over columns, and the NIR linkage hash.
 
 A pseudonym is ``f"{source_id}_{hex}"`` where ``hex`` is HMAC-SHA256(practice key,
-``f"{kind}:{local_id}"``) truncated to :data:`PSEUDONYM_HEX_CHARS` characters. The kind (``patient``,
-``practitioner``, or a table name for other row ids) keeps a patient ``12`` and an encounter ``12``
-apart. Hashing runs over the distinct values of a column only (dictionary encoding), then the
-result is taken back to the rows, so a column of millions of rows costs one HMAC per distinct id.
+``f"{kind}:{local_id}"``) truncated to :data:`PSEUDONYM_HEX_CHARS` characters. The kind
+(``patient``, ``practitioner``, or a table name for other row ids) keeps a patient ``12`` and an
+encounter ``12`` apart. Hashing runs over the distinct values of a column only (dictionary
+encoding), then the result is taken back to the rows, so a column of millions of rows costs one
+HMAC per distinct id.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def _as_string_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
 def hash_unique(
     values: pa.Array | pa.ChunkedArray, key: bytes, prefix: str, n_hex: int
 ) -> pa.Array:
-    """HMAC-SHA256(key, prefix + value) as hex (truncated to ``n_hex``), one HMAC per distinct value.
+    """HMAC-SHA256(key, prefix + value) in hex, truncated to ``n_hex``; one HMAC per distinct value.
 
     Nulls stay null. Returns a string array aligned with ``values``.
     """

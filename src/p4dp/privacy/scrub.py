@@ -79,12 +79,12 @@ _FOLD = _fold_table()
 
 
 def fold(text: str) -> str:
-    """Lower case without accents, same length as ``text`` (a span in one is a span in the other)."""
+    """Lower case without accents, same length as ``text`` (a span in one is one in the other)."""
     return text.translate(_FOLD).lower()
 
 
 def fold_array(texts: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """Arrow twin of :func:`fold` for the prefilter (lengths may differ; only words are compared)."""
+    """Arrow twin of :func:`fold` for the prefilter (lengths may differ: only words are used)."""
     decomposed = pc.utf8_normalize(texts, "NFD")
     return pc.utf8_lower(pc.replace_substring_regex(decomposed, r"\p{Mn}+", ""))
 
