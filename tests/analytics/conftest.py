@@ -45,6 +45,18 @@ def make_wh(tmp_path):
     return make
 
 
+@pytest.fixture(scope="module")
+def make_wh_mod(tmp_path_factory):
+    """Like make_wh, shared by a module's tests (compiled queries are cached per warehouse)."""
+    counter = iter(range(1000))
+    folder = tmp_path_factory.mktemp("wh")
+
+    def make(**tables: list[dict]) -> Warehouse:
+        return build_warehouse(folder / f"wh{next(counter)}.duckdb", tables)
+
+    return make
+
+
 #: Two practices in two regions, three GPs.
 PRACTICES = [
     {"practice_id": "p1", "region_code": "93", "departement_code": "06", "kind": "cabinet"},

@@ -26,8 +26,9 @@ def prob(i, pid, gp, date, result=None, reason=None, reason_text=None):
             "reason_text": reason_text}
 
 
-@pytest.fixture
-def wh(make_wh):
+@pytest.fixture(scope="module")
+def wh(make_wh_mod):
+    make_wh = make_wh_mod
     return make_wh(
         practice=PRACTICES,
         practitioner=PRACTITIONERS,

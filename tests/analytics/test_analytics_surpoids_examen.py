@@ -20,8 +20,9 @@ def bio(i, pid, date, kind, value):
             "value": value}
 
 
-@pytest.fixture
-def kids(make_wh):
+@pytest.fixture(scope="module")
+def kids(make_wh_mod):
+    make_wh = make_wh_mod
     return make_wh(
         practice=PRACTICES, practitioner=PRACTITIONERS,
         patient=[
@@ -102,8 +103,9 @@ def lab(i, pid, date, value, code="inr"):
             "exam_code": code, "value": value}
 
 
-@pytest.fixture
-def inr(make_wh):
+@pytest.fixture(scope="module")
+def inr(make_wh_mod):
+    make_wh = make_wh_mod
     return make_wh(
         practice=PRACTICES, practitioner=PRACTITIONERS,
         patient=[patient("i1", "F", 1940, 1), patient("i2", "M", 1945, 2),

@@ -334,7 +334,7 @@ _SENTINELS: dict[str, tuple[str, str]] = {
 
 def _shape(ind: Indicator, scope: Scope, f: Filters) -> tuple:
     """What changes the query's structure; filter values are parameters (null = not given)."""
-    return (ind.name, scope.kind, f.age_at)
+    return (ind, scope.kind, f.age_at)  # the definition itself: two versions never collide
 
 
 def _sentinel_request(scope: Scope, f: Filters) -> tuple[Scope, Filters]:
