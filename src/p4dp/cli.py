@@ -272,6 +272,25 @@ def agent_prepare(
     console.print(f"Lot écrit : [bold]{path}[/]")
 
 
+@agent_app.command("run")
+def agent_run(
+    network_dir: Path = typer.Argument(..., help="Folder with network.json and exports/."),
+    out: Path = typer.Option(Path("bundles"), "--out", help="Where to write the bundle folders."),
+) -> None:
+    """Prepare one bundle per practice listed in NETWORK_DIR/network.json."""
+    from p4dp.agent import PrepareError, run
+    from p4dp.agent.bundle import BundleError
+    from p4dp.agent.keys import KeyFileError
+
+    try:
+        with console.status("Préparation des lots…") as status:
+            paths = run(network_dir, get_settings(), out, progress=lambda m: status.update(m))
+    except (PrepareError, BundleError, KeyFileError, ValueError, FileNotFoundError) as e:
+        fail(str(e))
+    for path in paths:
+        console.print(f"Lot écrit : [bold]{path}[/]")
+
+
 @agent_app.command("reidentify")
 def agent_reidentify(
     pseudonyms: list[str] = typer.Argument(..., help="Pseudonyms to trace back."),

@@ -71,6 +71,8 @@ def test_cli_prepares_a_bundle_and_reidentifies_at_the_practice(tmp_path, monkey
         res = runner.invoke(app, ["agent", "prepare", str(tmp_path / "nowhere"), "--source",
                                   "tst", "--practice", "pr01"])
         assert res.exit_code != 0 and "nowhere" in res.output
+        res = runner.invoke(app, ["agent", "run", str(tmp_path / "nowhere")])
+        assert res.exit_code != 0 and "network.json" in res.output
     finally:
         get_settings.cache_clear()
 
