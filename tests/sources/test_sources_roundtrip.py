@@ -75,3 +75,36 @@ def test_read_back_ids_give_the_ids_the_reader_produces(fmt, tmp_path):
         key = t.primary_key[0]
         ids = read_back_ids(fmt, tables).get(t.name, tables[t.name][key]).to_pylist()
         assert sorted(ids) == sorted(result.tables[t.name][key].to_pylist()), t.name
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "fhir"])
+def test_unicode_line_separators_in_free_text_do_not_split_documents(fmt, tmp_path):
+    import pyarrow as pa
+
+    tables = practice_tables(fmt)
+    t = tables["problem"]
+    texts = t["reason_text"].to_pylist()
+    texts[0] = "toux\u2028fièvre\x85nuit"
+    tables["problem"] = t.set_column(t.schema.get_field_index("reason_text"),
+                                     t.schema.field("reason_text"), pa.array(texts, pa.string()))
+    write_export(fmt, tables, tmp_path)
+    result = read_export(tmp_path, fmt, "arm")
+    assert result.quarantine.num_rows == 0
+    got = {r["problem_id"]: r["reason_text"] for r in result.tables["problem"].to_pylist()}
+    assert got["PB1"] == "toux\u2028fièvre\x85nuit"
+
+
+@pytest.mark.parametrize("fmt", ["csv-fr", "jsonl", "fhir"])
+def test_nan_is_written_as_an_absent_value(fmt, tmp_path):
+    import pyarrow as pa
+
+    tables = practice_tables(fmt)
+    t = tables["lab_result"]
+    values = t["value"].to_numpy(zero_copy_only=False).copy()
+    values[0] = float("nan")  # L1
+    tables["lab_result"] = t.set_column(t.schema.get_field_index("value"), t.schema.field("value"),
+                                        pa.array(values, pa.float64()))
+    write_export(fmt, tables, tmp_path)
+    labs = {r["lab_result_id"]: r for r in
+            read_export(tmp_path, fmt, "arm").tables["lab_result"].to_pylist()}
+    assert labs["L1"]["value"] is None and labs["L1"]["raw_value"] is None

@@ -149,7 +149,8 @@ class CsvFile:
             return "skip"
 
         try:
-            header = next(csv.reader(io.StringIO(data.decode("utf-8")), delimiter=DELIMITER), [])
+            first = data[: data.find(b"\n") + 1 or len(data)].decode("utf-8")
+            header = next(csv.reader(io.StringIO(first), delimiter=DELIMITER), [])
             self.rows = pcsv.read_csv(
                 io.BytesIO(data),
                 read_options=pcsv.ReadOptions(use_threads=False),

@@ -12,6 +12,7 @@ The vocabulary below is the format's single definition; the synthetic writer imp
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -399,7 +400,8 @@ def _observation(rows: dict[str, _Rows], res: dict, where: str) -> None:
     code = res.get("code") if isinstance(res.get("code"), dict) else {}
     quantity = res.get("valueQuantity") if isinstance(res.get("valueQuantity"), dict) else {}
     value = quantity.get("value")
-    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    number = (value if isinstance(value, int | float) and not isinstance(value, bool)
+              and math.isfinite(value) else None)
     raw = _str(value) if value is not None and number is None else None
     if category == "vital-signs":
         r = rows["biometric"]
@@ -520,7 +522,7 @@ def read(folder: Path, source_id: str) -> tuple[dict[str, pa.Table], Quarantine]
         text, _ = decode_bytes(path.read_bytes())
         if path.suffix == ".ndjson":
             chunks = [(f"{rel}, ligne {i}", line) for i, line in
-                      enumerate(text.splitlines(), start=1) if line.strip()]
+                      enumerate(text.split("\n"), start=1) if line.strip()]
         else:
             chunks = [(rel, text)]
         for where, chunk in chunks:

@@ -9,6 +9,7 @@ The vocabulary below is the format's single definition; the synthetic writer imp
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -104,8 +105,8 @@ def strings(values: list) -> pa.Array:
 
 def numbers(cand: Candidate, values: list, raw_col: str | None = "raw_value") -> pa.Array:
     """JSON numbers → value; any other value (``"45,30"``) → raw text, value null (CONTRACTS.md)."""
-    value = [v if isinstance(v, int | float) and not isinstance(v, bool) else None
-             for v in values]
+    value = [v if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+             else None for v in values]
     if raw_col:
         cand.columns[raw_col] = strings(
             [None if (v is None or x is not None) else v for v, x in zip(values, value)])
@@ -167,7 +168,9 @@ def read(folder: Path, source_id: str) -> tuple[dict[str, pa.Table], Quarantine]
         "patient", "encounter", "problem", "biometric", "prescription", "lab_result",
         "antecedent", "history", "vaccination")}
     fn = PATIENTS_FILE
-    for line, raw in enumerate(text.splitlines(), start=1):
+    # Split on "\n" only: str.splitlines() would also split on U+2028, U+0085 … that JSON strings
+    # may hold unescaped, breaking a valid document in two.
+    for line, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue
         try:

@@ -28,6 +28,8 @@ def _date(arr: pa.Array) -> pa.Array:
 
 def _number(arr: pa.Array) -> pa.Array:
     """Floats with a decimal comma, shortest exact form (``45,3``, ``120``)."""
+    # NaN is not a value an EHR writes: an empty cell, like null.
+    arr = pc.if_else(pc.fill_null(pc.is_nan(arr), False), pa.scalar(None, arr.type), arr)
     return pc.replace_substring(arr.cast(pa.string()), ".", ",")
 
 

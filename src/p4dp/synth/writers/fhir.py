@@ -167,8 +167,9 @@ def _resources_sql() -> str:
     display = _map("kind", {k: v[1] for k, v in spec.VITALS.items()}, "NULL")
     ucum = _map("unit", _UCUM)
     enc_class = _map("kind", spec.ENCOUNTER_CLASS, "'AMB'")
-    value = "CASE WHEN raw_value IS NOT NULL THEN to_json(raw_value) ELSE to_json(value) END"
-    has_value = "(value IS NOT NULL OR raw_value IS NOT NULL)"
+    value = ("CASE WHEN raw_value IS NOT NULL THEN to_json(raw_value) "
+             "WHEN isfinite(value) THEN to_json(value) END")
+    has_value = "(coalesce(isfinite(value), false) OR raw_value IS NOT NULL)"
     parts = ", ".join(f"({i}, '{p}')" for i, p in enumerate(spec.PROBLEM_ROLES))
     part_text = "CASE part " + " ".join(
         f"WHEN '{p}' THEN {p}_text" for p in spec.PROBLEM_ROLES) + " END"

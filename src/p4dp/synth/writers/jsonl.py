@@ -38,7 +38,7 @@ def _case(col: str, mapping: dict) -> str:
 def _value(alias: str) -> str:
     """A JSON number, or the raw text verbatim (a JSON string) when the export carries dirt."""
     return (f"CASE WHEN {alias}.raw_value IS NOT NULL THEN to_json({alias}.raw_value) "
-            f"ELSE to_json({alias}.value) END")
+            f"WHEN isfinite({alias}.value) THEN to_json({alias}.value) END")
 
 
 def _json_list(expr: str, order: str) -> str:
