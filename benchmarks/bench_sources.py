@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/bench_sources.py [--patients 5000] [--formats csv-fr,jsonl,fhir]
 
-The table set is built with NumPy (random but plausible shapes: ~20 encounters per patient, problems,
-biometrics, prescriptions per encounter); it exercises volume, not clinical realism.
+The table set is built with NumPy (random but plausible shapes: ~20 encounters per patient,
+problems, biometrics, prescriptions per encounter); it exercises volume, not clinical realism.
 Not a test: timings depend on the machine and on what else runs on it; the CPU seconds (all
 threads) are printed beside the wall-clock seconds to tell slowness from contention.
 """

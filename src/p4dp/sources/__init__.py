@@ -33,8 +33,8 @@ def detect_format(folder: Path) -> str:
 
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder} : dossier d'export introuvable ; indiquer le dossier qui "
-                                "contient les fichiers exportés par le logiciel du cabinet")
+        raise FileNotFoundError(f"{folder} : dossier d'export introuvable ; indiquer le dossier "
+                                "qui contient les fichiers exportés par le logiciel du cabinet")
     if fhir.looks_like(folder):
         return "fhir"
     if jsonl.looks_like(folder):

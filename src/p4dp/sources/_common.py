@@ -97,8 +97,8 @@ def blank_to_null(arr: pa.Array) -> pa.Array:
 def parse_dates(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """Parse the date formats found in French EHR exports, vectorised.
 
-    Accepted: ``dd/mm/yyyy``, ``d/m/yyyy``, ``dd/mm/yy`` (also with dots), ISO ``yyyy-mm-dd`` and ISO
-    date-times (the time is dropped). Returns the ``date32`` array and a mask of values that were
+    Accepted: ``dd/mm/yyyy``, ``d/m/yyyy``, ``dd/mm/yy`` (also with dots), ISO ``yyyy-mm-dd`` and
+    ISO date-times (the time is dropped). Returns the ``date32`` array and a mask of values that were
     present but are not a real calendar date in one of these formats.
     """
     s = blank_to_null(arr)
@@ -124,7 +124,8 @@ def parse_dates(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
     ts = pc.strptime(iso_text, format="%Y-%m-%d", unit="s", error_is_null=True)
     # Arrow's strptime rolls 31/02 over to 02/03: a date is real only if its parts survive.
     real = pc.and_(pc.equal(pc.day(ts), d), pc.equal(pc.month(ts), m))
-    dates = pc.if_else(pc.fill_null(real, False), ts.cast(pa.date32()), pa.scalar(None, pa.date32()))
+    dates = pc.if_else(pc.fill_null(real, False), ts.cast(pa.date32()),
+                       pa.scalar(None, pa.date32()))
     bad = present & ~np.asarray(pc.is_valid(dates))
     return dates, bad
 

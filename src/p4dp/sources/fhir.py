@@ -312,7 +312,8 @@ def _patient(rows: dict[str, _Rows], res: dict, where: str) -> None:
     opposition = _ext(res, EXT_OPPOSITION)
     r.add(where, res, patient_id=res.get("id"),
           practice_id=_ref(res.get("managingOrganization")),
-          gp_id=_ref(_get(res, "generalPractitioner", "reference") and res["generalPractitioner"][0]),
+          gp_id=_ref(_get(res, "generalPractitioner", "reference")
+                     and res["generalPractitioner"][0]),
           death_date=res.get("deceasedDateTime"),
           departement_code=address.get("district") if isinstance(address, dict) else None,
           registered_on=_ext(res, EXT_REGISTERED_ON),

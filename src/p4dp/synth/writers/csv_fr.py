@@ -62,7 +62,8 @@ def _column(t: pa.Table, name: str, col: str, kind: str) -> pa.Array:
 def _write(columns: dict[str, pa.Array], path: Path) -> None:
     out = io.BytesIO()
     pcsv.write_csv(pa.table(columns), out,
-                   write_options=pcsv.WriteOptions(delimiter=spec.DELIMITER, quoting_style="needed"))
+                   write_options=pcsv.WriteOptions(delimiter=spec.DELIMITER,
+                                                   quoting_style="needed"))
     # Characters outside Windows-1252 (rare in French: emoji, some Eastern European letters)
     # become "?" as they do in the vendors' own exports.
     path.write_bytes(out.getvalue().decode("utf-8").encode(spec.ENCODING, errors="replace"))
