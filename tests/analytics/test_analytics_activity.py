@@ -1,0 +1,103 @@
+"""Spec tests: the GP's individual dashboard (Activité) and the sentinel activity report."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from conftest import PRACTICES, PRACTITIONERS, build_warehouse, patient
+
+from p4dp.analytics.compile import run_indicator
+from p4dp.analytics.library import get
+from p4dp.analytics.model import Scope
+
+D = dt.date
+G1 = Scope("practitioner", "arm_g1")
+
+
+def enc(i, pid, gp, date):
+    return {"encounter_id": f"e{i}", "patient_id": pid, "practitioner_id": gp, "date": date,
+            "kind": "cabinet"}
+
+
+def prob(i, pid, gp, date, code):
+    return {"problem_id": f"pb{i}", "encounter_id": f"e{i}", "patient_id": pid,
+            "practitioner_id": gp, "date": date, "result_code": code}
+
+
+def rx(i, pid, gp, atc):
+    return {"prescription_id": f"rx{i}", "patient_id": pid, "practitioner_id": gp,
+            "date": D(2024, 1, 1), "drug_label": "x", "atc": atc}
+
+
+@pytest.fixture(scope="module")
+def wh(tmp_path_factory):
+    return build_warehouse(tmp_path_factory.mktemp("act") / "wh.duckdb", {
+        "practice": PRACTICES, "practitioner": PRACTITIONERS,
+        "patient": [patient("a", "F", 1950, 3), patient("b", "M", 2010, 6),
+                    patient("c", "F", 1990, 1, practice="p2", gp="med_g3")],
+        "encounter": [
+            enc(1, "a", "arm_g1", D(2024, 1, 1)),     # Monday of 2024-W01
+            enc(2, "a", "arm_g1", D(2024, 1, 3)),
+            enc(3, "a", "arm_g1", D(2024, 2, 5)),     # 2024-W06
+            enc(4, "b", "arm_g1", D(2024, 1, 31)),    # 2024-W05
+            enc(5, "b", "arm_g2", D(2024, 2, 5)),
+            enc(6, "c", "med_g3", D(2024, 1, 2)),
+            enc(7, "c", "med_g3", D(2024, 12, 30)),   # ISO week 2025-W01
+        ],
+        "problem": [prob(1, "a", "arm_g1", D(2024, 1, 1), "R80"),
+                    prob(4, "b", "arm_g1", D(2024, 1, 31), "R80"),
+                    prob(5, "b", "arm_g2", D(2024, 2, 5), "D73"),
+                    prob(6, "c", "med_g3", D(2024, 1, 2), "R80"),
+                    prob(7, "c", "med_g3", D(2024, 12, 30), "K86")],
+        "prescription": [rx(1, "a", "arm_g1", "C10AA05"), rx(2, "a", "arm_g1", "C10AA05"),
+                         rx(3, "b", "arm_g1", "r03ac02"), rx(4, "c", "med_g3", "N02BE01"),
+                         rx(5, "b", "arm_g1", "")],
+    })
+
+
+def rows(wh, name, scope=Scope()):
+    return run_indicator(wh, get(name), scope)["rows"]
+
+
+def test_consultations_per_iso_week_for_the_gp(wh):
+    assert rows(wh, "activite_consultations_per_week", G1) == [
+        ["2024-W01", 2, 1], ["2024-W05", 1, 1], ["2024-W06", 1, 1]]
+
+
+def test_consultations_per_month_for_the_base_including_a_week_of_next_iso_year(wh):
+    assert rows(wh, "activite_consultations_per_month") == [
+        ["2024-01", 4, 3], ["2024-02", 2, 2], ["2024-12", 1, 1]]
+    assert rows(wh, "activite_consultations_per_week")[-1] == ["2025-W01", 1, 1]
+
+
+def test_active_patient_list(wh):
+    assert rows(wh, "activite_active_patients", G1) == [
+        ["a", 73, 3, "2024-01-01", "2024-02-05"], ["b", 13, 1, "2024-01-31", "2024-01-31"]]
+
+
+def test_pyramid_personal_beside_the_base(wh):
+    assert rows(wh, "activite_pyramid", G1) == [["10-19", "M", 1], ["70-79", "F", 1]]
+    # b, seen by two GPs, counts once
+    assert rows(wh, "activite_pyramid_base", G1) == [
+        ["10-19", "M", 1], ["30-39", "F", 1], ["70-79", "F", 1]]
+
+
+def test_top_prescriptions(wh):
+    assert rows(wh, "activite_top_prescriptions", G1) == [
+        [1, "C10AA05", 2, 1], [2, "R03AC02", 1, 1], [3, "non codé", 1, 1]]
+
+
+def test_rank_among_gps(wh):
+    # consultations: g2 1, g3 2, g1 4; patients: g2 1, g3 1, g1 2
+    assert rows(wh, "activite_rank_among_gps", G1) == [[1, 4, 100.0, 2, 100.0]]
+    assert rows(wh, "activite_rank_among_gps", Scope("practitioner", "med_g3")) == [
+        [1, 2, 50.0, 1, 0.0]]
+
+
+def test_sentinel_report_personal_beside_network(wh):
+    assert rows(wh, "sentinelle_weekly_personal", G1) == [
+        ["2024-W01", "Syndrome grippal", 1, 1], ["2024-W05", "Syndrome grippal", 1, 1]]
+    assert rows(wh, "sentinelle_weekly_network", G1) == [
+        ["2024-W01", "Syndrome grippal", 2, 2], ["2024-W05", "Syndrome grippal", 1, 1],
+        ["2024-W06", "Diarrhée aiguë", 1, 1]]
