@@ -191,3 +191,82 @@ def test_polymedication_over_75_cumulative_over_3_months(drugs):
 def test_polymedication_by_age_and_sex(drugs):
     assert rows(drugs, "polymedication_by_age_sex") == [
         ["75-84", "F", 2, 1, 0, 50.0, 0.0, 3.5], ["85 et plus", "M", 1, 1, 1, 100.0, 100.0, 10.0]]
+
+
+# --- Diabète and Dépistage cancer -------------------------------------------------------------
+
+
+def lab(i, pid, date, code, value=1.0):
+    return {"lab_result_id": f"l{i:02d}", "patient_id": pid, "date": date, "raw_label": code,
+            "exam_code": code, "value": value}
+
+
+def proc(i, pid, date, code=None, result=None):
+    return {"problem_id": f"pr{i}", "encounter_id": f"e{i}", "patient_id": pid,
+            "practitioner_id": "arm_g1", "date": date, "procedure_code": code,
+            "result_code": result}
+
+
+@pytest.fixture(scope="module")
+def followup(tmp_path_factory):
+    from conftest import build_warehouse
+
+    dead = patient("t4", "M", 1945, 1)
+    dead["death_date"] = D(2023, 1, 1)
+    return build_warehouse(tmp_path_factory.mktemp("diab") / "wh.duckdb", {
+        "practice": PRACTICES, "practitioner": PRACTITIONERS,
+        "patient": [patient("t1", "F", 1960, 1), patient("t2", "M", 1950, 1),
+                    patient("t3", "F", 1970, 1), dead, patient("t5", "M", 1980, 1),
+                    patient("s1", "F", 1960, 1), patient("s2", "F", 1997, 1),
+                    patient("s3", "M", 1970, 1), patient("s4", "F", 1945, 1),
+                    patient("s5", "F", 1972, 1)],
+        "problem": [
+            proc(1, "t1", D(2015, 1, 1), result="T90"),
+            proc(2, "t1", D(2023, 1, 1), code="F31"),       # eye exam 546 days before
+            proc(3, "t2", D(2021, 1, 1), code="F67"),       # referral > 2 years before
+            proc(4, "t3", D(2025, 1, 1), result="T90"),     # diagnosed after the reference
+            proc(5, "t4", D(2015, 1, 1), result="T90"),     # died before the reference
+            proc(10, "s1", D(2023, 1, 1), code="X41"),      # mammography 1.5 years before
+            proc(11, "s1", D(2021, 1, 1), code="D36"),      # FIT 3.5 years before: too old
+            proc(12, "s1", D(2020, 1, 1), code="D40"),      # colonoscopy 4.5 years: covers
+            proc(13, "s1", D(2020, 6, 1), code="X37"),      # 4.1 years, HPV age: covers
+            proc(14, "s2", D(2021, 1, 1), code="X37"),      # 3.5 years at 27: too old
+            proc(15, "s5", D(2021, 6, 1), code="X41"),      # 3.1 years: too old
+            proc(16, "s5", D(2023, 6, 1), code="D36"),
+        ],
+        "antecedent": [{"antecedent_id": "a1", "patient_id": "t2", "code": "T89",
+                        "kind": "medical"}],
+        "lab_result": [
+            lab(1, "t1", D(2023, 9, 1), "HBA1C", 7.5), lab(2, "t1", D(2024, 3, 1), "HBA1C", 6.8),
+            lab(3, "t1", D(2024, 1, 10), "CREAT", 80.0), lab(4, "t1", D(2024, 1, 10), "RAC", 2.0),
+            lab(5, "t2", D(2023, 5, 1), "HBA1C", 9.2),     # outside the year
+            lab(6, "t2", D(2024, 5, 1), "HBA1C", 8.4), lab(7, "t2", D(2024, 5, 1), "CREAT", 90.0),
+            lab(8, "t5", D(2024, 5, 1), "HBA1C", 5.5),     # not diabetic
+        ],
+        "prescription": [rx("t1", D(2024, 2, 1), "C10AA05"), rx("t2", D(2024, 2, 1), "C10BA02"),
+                         rx("t5", D(2024, 2, 1), "C10AA01")],
+    })
+
+
+def test_diabetes_follow_up(followup):
+    # t1: all four; t2: one HbA1c in the year, no urine test, statin combination, old referral
+    assert rows(followup, "diabete_suivi") == [[2, 1, 1, 1, 2, 50.0, 50.0, 50.0, 100.0]]
+
+
+def test_hba1c_distribution_uses_the_latest_value_of_the_year(followup):
+    assert rows(followup, "diabete_hba1c_distribution") == [["8-9 %", 1], ["< 7 %", 1]]
+
+
+def test_breast_screening(followup):
+    # women 50–74: t1, t3, s1, s5 (t4 dead, s4 79); s1 only has a recent mammography
+    assert rows(followup, "depistage_sein") == [[4, 1, 25.0]]
+
+
+def test_colorectal_screening_counts_a_colonoscopy_for_5_years(followup):
+    # 50–74: t1, t2 (74), t3, s1, s3, s5; s1 (colonoscopy) and s5 (recent FIT) up to date
+    assert rows(followup, "depistage_colorectal") == [[6, 2, 33.3]]
+
+
+def test_cervical_screening_interval_depends_on_age(followup):
+    # women 25–65: t1, t3, s1, s2, s5; s1 (4.1 years at 64) yes, s2 (3.5 years at 27) no
+    assert rows(followup, "depistage_col_uterus") == [[5, 1, 20.0]]

@@ -17,6 +17,8 @@ THEMES: dict[str, str] = {
     "historique": "Historique",
     "dependance": "Dépendance",
     "polymedication": "Polymédication",
+    "diabete": "Diabète",
+    "depistage": "Dépistage cancer",
     "activite": "Tableau de bord individuel",
     "sentinelle": "Rapport d'activité sentinelle",
 }
