@@ -108,3 +108,16 @@ def test_nan_is_written_as_an_absent_value(fmt, tmp_path):
     labs = {r["lab_result_id"]: r for r in
             read_export(tmp_path, fmt, "arm").tables["lab_result"].to_pylist()}
     assert labs["L1"]["value"] is None and labs["L1"]["raw_value"] is None
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "fhir"])
+def test_reading_in_chunks_of_documents_changes_nothing(fmt, tmp_path, monkeypatch):
+    from p4dp.sources import fhir, jsonl
+
+    tables = practice_tables(fmt)
+    write_export(fmt, tables, tmp_path)
+    whole = read_export(tmp_path, fmt, "arm")
+    monkeypatch.setattr(jsonl if fmt == "jsonl" else fhir, "JSON_CHUNK", 2)
+    chunked = read_export(tmp_path, fmt, "arm")
+    for t in CLINICAL_TABLES:
+        assert sort_rows(chunked.tables[t.name]) == sort_rows(whole.tables[t.name]), t.name

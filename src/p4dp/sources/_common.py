@@ -74,6 +74,26 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         return data.decode("latin-1"), "latin-1"
 
 
+#: JSON documents (patients or Bundles) read before their rows are converted to Arrow: keeping the
+#: parsed JSON of a whole practice would take gigabytes (measured 1.7 GB for 2,000 FHIR patients).
+JSON_CHUNK = 500
+
+
+def iter_lines(path) -> Iterator[tuple[int, str]]:
+    """Numbered lines of a text file, split on ``\n`` only (``str.splitlines`` would also split on
+    U+2028 or U+0085 that JSON strings may hold), each decoded as UTF-8 (a BOM dropped), else
+    Windows-1252; read as a stream so that memory does not grow with the file."""
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, start=1):
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                text = decode_bytes(raw)[0]
+            yield number, text.rstrip("\r\n")
+
+
 def to_utf8(data: bytes) -> tuple[bytes, str]:
     """The file's bytes as UTF-8 (no BOM), for Arrow's parsers, and the encoding detected."""
     if data.startswith(b"\xef\xbb\xbf"):

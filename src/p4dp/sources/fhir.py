@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +21,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from p4dp.sources._common import (
+    JSON_CHUNK,
     Candidate,
     Quarantine,
+    concat_or_empty,
     conform,
     decode_bytes,
     empty_tables,
+    iter_lines,
     parse_dates,
 )
 
@@ -512,30 +515,47 @@ def _read_bundle(bundle: object, where: str, rows: dict[str, _Rows], quarantine:
                            patient_id=patient_of_bundle)
 
 
+def _bundles(path: Path, rel: str) -> Iterator[tuple[str, str]]:
+    """(location, JSON text) of each Bundle of a file: one per line (.ndjson) or the whole file."""
+    if path.suffix == ".ndjson":
+        for number, line in iter_lines(path):
+            if line.strip():
+                yield f"{rel}, ligne {number}", line
+    else:
+        yield rel, decode_bytes(path.read_bytes())[0]
+
+
 def read(folder: Path, source_id: str) -> tuple[dict[str, pa.Table], Quarantine]:
     quarantine = Quarantine(source_id)
-    tables = empty_tables()
+    parts: dict[str, list[pa.Table]] = {name: [] for name in _new_rows()}
     rows = _new_rows()
     base = folder / FOLDER
-    files = sorted(base.glob("*.json")) + sorted(base.glob("*.ndjson"))
-    for path in files:
-        rel = f"{FOLDER}/{path.name}"
-        text, _ = decode_bytes(path.read_bytes())
-        if path.suffix == ".ndjson":
-            chunks = [(f"{rel}, ligne {i}", line) for i, line in
-                      enumerate(text.split("\n"), start=1) if line.strip()]
-        else:
-            chunks = [(rel, text)]
-        for where, chunk in chunks:
+    bundles = 0
+    for path in sorted(base.glob("*.json")) + sorted(base.glob("*.ndjson")):
+        for where, text in _bundles(path, f"{FOLDER}/{path.name}"):
+            bundles += 1
+            if bundles % JSON_CHUNK == 0:
+                _flush(rows, parts, source_id, quarantine)
+                rows = _new_rows()
             try:
-                bundle = json.loads(chunk)
+                bundle = json.loads(text)
             except json.JSONDecodeError as e:
                 quarantine.add(table_name="patient", check_id="reader.json_syntax",
                                reason=f"{where}, colonne {e.colno} — JSON illisible ({e.msg}) ; "
                                       "le Bundle entier est écarté, corriger l'export",
-                               location=where, record=chunk)
+                               location=where, record=text)
                 continue
             _read_bundle(bundle, where, rows, quarantine)
+    _flush(rows, parts, source_id, quarantine)
+    tables = empty_tables()
+    for name, tables_of_name in parts.items():
+        tables[name] = concat_or_empty(tables_of_name, name)
+    return tables, quarantine
+
+
+def _flush(rows: dict[str, _Rows], parts: dict[str, list[pa.Table]], source_id: str,
+           quarantine: Quarantine) -> None:
+    """Convert the rows gathered so far to conformed Arrow tables, releasing the parsed JSON."""
     for name, r in rows.items():
         if not r.where:
             continue
@@ -555,8 +575,7 @@ def read(folder: Path, source_id: str) -> tuple[dict[str, pa.Table], Quarantine]
             bd, _ = parse_dates(cand.columns.get("birth_date", pa.nulls(len(cand), pa.string())))
             cand.columns["birth_year"] = pc.year(bd).cast(pa.int16())
             cand.columns["birth_month"] = pc.month(bd).cast(pa.int16())
-        tables[name] = conform(cand, source_id, quarantine)
-    return tables, quarantine
+        parts[name].append(conform(cand, source_id, quarantine))
 
 
 def looks_like(folder: Path) -> bool:

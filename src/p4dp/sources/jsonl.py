@@ -17,11 +17,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from p4dp.sources._common import (
+    JSON_CHUNK,
     Candidate,
     Quarantine,
+    concat_or_empty,
     conform,
     decode_bytes,
     empty_tables,
+    iter_lines,
     parse_dates,
 )
 
@@ -163,16 +166,22 @@ def read(folder: Path, source_id: str) -> tuple[dict[str, pa.Table], Quarantine]
     path = folder / PATIENTS_FILE
     if not path.exists():
         return tables, quarantine
-    text, _ = decode_bytes(path.read_bytes())
-    rows = {name: _Rows(name) for name in (
-        "patient", "encounter", "problem", "biometric", "prescription", "lab_result",
-        "antecedent", "history", "vaccination")}
     fn = PATIENTS_FILE
-    # Split on "\n" only: str.splitlines() would also split on U+2028, U+0085 … that JSON strings
-    # may hold unescaped, breaking a valid document in two.
-    for line, raw in enumerate(text.split("\n"), start=1):
+    builders = {"patient": _patients, "encounter": _encounters, "problem": _problems,
+                "biometric": _biometrics, "prescription": _prescriptions,
+                "lab_result": _labs, "antecedent": _antecedents, "history": _history,
+                "vaccination": _vaccinations}
+    parts: dict[str, list[pa.Table]] = {name: [] for name in builders}
+    rows = {name: _Rows(name) for name in builders}
+    documents = 0
+    for line, raw in iter_lines(path):
         if not raw.strip():
             continue
+        documents += 1
+        if documents % JSON_CHUNK == 0:
+            for name, r in rows.items():
+                parts[name].append(conform(builders[name](r, fn), source_id, quarantine))
+            rows = {name: _Rows(name) for name in builders}
         try:
             doc = json.loads(raw)
         except json.JSONDecodeError as e:
@@ -182,34 +191,37 @@ def read(folder: Path, source_id: str) -> tuple[dict[str, pa.Table], Quarantine]
                                   "document du patient entier est écarté, corriger l'export",
                            location=where, record=raw)
             continue
-        if not isinstance(doc, dict):
-            rows["patient"].add(doc, line, "", {}, None, quarantine, fn)
-            continue
-        pid = doc.get("pid")
-        rows["patient"].add(doc, line, "", {}, pid, quarantine, fn)
-        for vi, visit in _children(doc, "visits", line, "", quarantine, fn):
-            rows["encounter"].add(visit, line, f"/visits/{vi}", doc, pid, quarantine, fn)
-            if not isinstance(visit, dict):
-                continue
-            for key, name in (("problems", "problem"), ("vitals", "biometric"),
-                              ("prescriptions", "prescription")):
-                for ci, child in _children(visit, key, line, f"/visits/{vi}", quarantine, fn):
-                    rows[name].add(child, line, f"/visits/{vi}/{key}/{ci}", visit, pid,
-                                   quarantine, fn)
-        for key, name in (("problems", "problem"), ("vitals", "biometric"),
-                          ("prescriptions", "prescription"), ("labs", "lab_result"),
-                          ("pastHistory", "antecedent"), ("habits", "history"),
-                          ("vaccines", "vaccination")):
-            for ci, child in _children(doc, key, line, "", quarantine, fn):
-                rows[name].add(child, line, f"/{key}/{ci}", {}, pid, quarantine, fn)
-
-    builders = {"patient": _patients, "encounter": _encounters, "problem": _problems,
-                "biometric": _biometrics, "prescription": _prescriptions,
-                "lab_result": _labs, "antecedent": _antecedents, "history": _history,
-                "vaccination": _vaccinations}
+        _read_document(doc, line, rows, quarantine)
     for name, r in rows.items():
-        tables[name] = conform(builders[name](r, fn), source_id, quarantine)
+        parts[name].append(conform(builders[name](r, fn), source_id, quarantine))
+    for name, tables_of_name in parts.items():
+        tables[name] = concat_or_empty(tables_of_name, name)
     return tables, quarantine
+
+
+def _read_document(doc: object, line: int, rows: dict[str, _Rows], quarantine: Quarantine
+                   ) -> None:
+    fn = PATIENTS_FILE
+    if not isinstance(doc, dict):
+        rows["patient"].add(doc, line, "", {}, None, quarantine, fn)
+        return
+    pid = doc.get("pid")
+    rows["patient"].add(doc, line, "", {}, pid, quarantine, fn)
+    for vi, visit in _children(doc, "visits", line, "", quarantine, fn):
+        rows["encounter"].add(visit, line, f"/visits/{vi}", doc, pid, quarantine, fn)
+        if not isinstance(visit, dict):
+            continue
+        for key, name in (("problems", "problem"), ("vitals", "biometric"),
+                          ("prescriptions", "prescription")):
+            for ci, child in _children(visit, key, line, f"/visits/{vi}", quarantine, fn):
+                rows[name].add(child, line, f"/visits/{vi}/{key}/{ci}", visit, pid,
+                               quarantine, fn)
+    for key, name in (("problems", "problem"), ("vitals", "biometric"),
+                      ("prescriptions", "prescription"), ("labs", "lab_result"),
+                      ("pastHistory", "antecedent"), ("habits", "history"),
+                      ("vaccines", "vaccination")):
+        for ci, child in _children(doc, key, line, "", quarantine, fn):
+            rows[name].add(child, line, f"/{key}/{ci}", {}, pid, quarantine, fn)
 
 
 def _inherit(r: _Rows, key: str, parent_key: str) -> list:
