@@ -127,6 +127,19 @@ class Patients:
     def __len__(self) -> int:
         return len(self.practice)
 
+    def take(self, idx: np.ndarray) -> "Patients":
+        """The patients at positions ``idx``, as a Patients of their own."""
+        out = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.name == "conditions":
+                out[f.name] = v
+            elif isinstance(v, pa.Array):
+                out[f.name] = v.take(pa.array(idx))
+            else:
+                out[f.name] = v[idx]
+        return Patients(**out)
+
     def slice(self, start: int, stop: int) -> "Patients":
         """Patients ``start:stop`` (one practice), as a Patients of their own."""
         out = {}
