@@ -121,3 +121,15 @@ def test_reading_in_chunks_of_documents_changes_nothing(fmt, tmp_path, monkeypat
     chunked = read_export(tmp_path, fmt, "arm")
     for t in CLINICAL_TABLES:
         assert sort_rows(chunked.tables[t.name]) == sort_rows(whole.tables[t.name]), t.name
+
+
+@pytest.mark.parametrize(("fmt", "path"), [("jsonl", "patients.jsonl"),
+                                           ("fhir", "bundles/patients.ndjson")])
+def test_writing_patients_in_batches_gives_the_same_file(fmt, path, tmp_path, monkeypatch):
+    from p4dp.synth.writers import _batches
+
+    tables = practice_tables(fmt)
+    write_export(fmt, tables, tmp_path / "whole")
+    monkeypatch.setattr(_batches, "PATIENT_BATCH", 1)
+    write_export(fmt, tables, tmp_path / "batched")
+    assert (tmp_path / "whole" / path).read_bytes() == (tmp_path / "batched" / path).read_bytes()

@@ -15,6 +15,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import BinaryIO
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -328,17 +329,16 @@ def concat_or_empty(tables: list[pa.Table], name: str) -> pa.Table:
     return pa.concat_tables(tables).combine_chunks()
 
 
-def write_lines(lines: pa.ChunkedArray | pa.Array, path) -> None:
-    """Write a string array as text lines, straight from Arrow's buffers (no Python strings):
-    each value gets a ``\\n`` appended and the contiguous value buffer is written as is."""
+def write_lines(lines: pa.ChunkedArray | pa.Array, f: BinaryIO) -> None:
+    """Write a string array as text lines to a binary file, straight from Arrow's buffers (no
+    Python strings): each value gets a ``\n`` appended and the value buffer is written as is."""
     chunks = lines.chunks if isinstance(lines, pa.ChunkedArray) else [lines]
-    with open(path, "wb") as f:
-        for chunk in chunks:
-            if not len(chunk):
-                continue
-            text = pa.large_string()
-            chunk = pc.binary_join_element_wise(chunk.cast(text), pa.scalar("", text),
-                                                pa.scalar("\n", text))
-            offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64)
-            start, end = offsets[chunk.offset], offsets[chunk.offset + len(chunk)]
-            f.write(memoryview(chunk.buffers()[2])[start:end])
+    for chunk in chunks:
+        if not len(chunk):
+            continue
+        text = pa.large_string()
+        chunk = pc.binary_join_element_wise(chunk.cast(text), pa.scalar("", text),
+                                            pa.scalar("\n", text))
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64)
+        start, end = offsets[chunk.offset], offsets[chunk.offset + len(chunk)]
+        f.write(memoryview(chunk.buffers()[2])[start:end])

@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 
 from p4dp.cdm import table
 from p4dp.sources import fhir as spec
 from p4dp.sources._common import write_lines
+from p4dp.synth.writers._batches import check_patients, patient_batches, with_order
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
@@ -347,12 +347,6 @@ def _bundles_sql() -> str:
     """
 
 
-def _with_order(t: pa.Table | None, name: str) -> pa.Table:
-    if t is None:
-        t = table(name).arrow_schema("staging").empty_table()
-    return t.append_column("_ord", pa.array(np.arange(t.num_rows), pa.int64()))
-
-
 def write(tables: dict[str, pa.Table], out_dir: Path) -> None:
     base = out_dir / spec.FOLDER
     base.mkdir(parents=True, exist_ok=True)
@@ -360,14 +354,13 @@ def write(tables: dict[str, pa.Table], out_dir: Path) -> None:
     practice += [_entry(_practitioner(r)) for r in _rows(tables, "practitioner")]
     (base / spec.PRACTICE_FILE).write_text(_bundle("practice", practice) + "\n", encoding="utf-8")
 
-    con = duckdb.connect()
-    for name in _TABLES:
-        con.register(name, _with_order(tables.get(name), name))
-    orphans = con.execute(" UNION ".join(
-        f"SELECT patient_id FROM {name} WHERE patient_id NOT IN (SELECT patient_id FROM patient)"
-        for name in _TABLES[1:])).fetchall()
-    if orphans:
-        raise ValueError(f"fhir writer: rows of {len(orphans)} patient(s) absent from the patient "
-                         "table; the fhir format writes one Bundle per patient")
-    lines = con.execute(_bundles_sql()).to_arrow_table()["line"]
-    write_lines(lines, base / spec.PATIENTS_FILE)
+    ordered = with_order(tables, _TABLES)
+    check_patients(ordered, "fhir")
+    sql = _bundles_sql()
+    with open(base / spec.PATIENTS_FILE, "wb") as f:
+        for batch in patient_batches(ordered):
+            con = duckdb.connect()
+            for name, t in batch.items():
+                con.register(name, t)
+            write_lines(con.execute(sql).to_arrow_table()["line"], f)
+            con.close()

@@ -11,12 +11,11 @@ import json
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 
-from p4dp.cdm import table
 from p4dp.sources import jsonl as spec
 from p4dp.sources._common import write_lines
+from p4dp.synth.writers._batches import check_patients, patient_batches, with_order
 
 _CHILD_TABLES = ("patient", "encounter", "problem", "biometric", "prescription", "lab_result",
                  "antecedent", "history", "vaccination")
@@ -53,12 +52,6 @@ def _with_members(struct: str, members: dict[str, str]) -> str:
     tail = " || ".join(f"',\"{k}\":' || coalesce({v}, 'null')" for k, v in members.items())
     text = f"to_json({struct})::VARCHAR"
     return f"(substr({text}, 1, length({text}) - 1) || {tail} || '}}')"
-
-
-def _with_order(t: pa.Table | None, name: str) -> pa.Table:
-    if t is None:
-        t = table(name).arrow_schema("staging").empty_table()
-    return t.append_column("_ord", pa.array(np.arange(t.num_rows), pa.int64()))
 
 
 def _sql() -> str:
@@ -178,17 +171,6 @@ def _sql() -> str:
     """
 
 
-def _check_patients(con: duckdb.DuckDBPyConnection) -> None:
-    """Every row must belong to a patient of the export: a document per patient has no place for
-    the others, and dropping them silently would hide a generator bug."""
-    for name in _CHILD_TABLES[1:]:
-        n = con.execute(f"SELECT count(*) FROM {name} WHERE patient_id NOT IN "
-                        "(SELECT patient_id FROM patient)").fetchone()[0]
-        if n:
-            raise ValueError(f"jsonl writer: {n} {name} row(s) have a patient_id absent from the "
-                             "patient table; the jsonl format nests every row under its patient")
-
-
 def _practice_document(tables: dict[str, pa.Table]) -> dict:
     c = spec.CODES
     practice = tables["practice"].to_pylist() if "practice" in tables else []
@@ -216,9 +198,13 @@ def write(tables: dict[str, pa.Table], out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / spec.PRACTICE_FILE).write_text(
         json.dumps(_practice_document(tables), ensure_ascii=False, indent=1), encoding="utf-8")
-    con = duckdb.connect()
-    for name in _CHILD_TABLES:
-        con.register(name, _with_order(tables.get(name), name))
-    _check_patients(con)
-    lines = con.execute(_sql()).to_arrow_table()["line"]
-    write_lines(lines, out_dir / spec.PATIENTS_FILE)
+    ordered = with_order(tables, _CHILD_TABLES)
+    check_patients(ordered, "jsonl")
+    sql = _sql()
+    with open(out_dir / spec.PATIENTS_FILE, "wb") as f:
+        for batch in patient_batches(ordered):
+            con = duckdb.connect()
+            for name, t in batch.items():
+                con.register(name, t)
+            write_lines(con.execute(sql).to_arrow_table()["line"], f)
+            con.close()
