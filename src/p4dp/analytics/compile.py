@@ -19,6 +19,7 @@ that no indicator can ever count them.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import math
 from dataclasses import dataclass
 from functools import cached_property
@@ -305,6 +306,8 @@ def _jsonable(v: object) -> object:
     """Arrow gives Python values; dates become ISO strings and NaN becomes null."""
     if isinstance(v, float) and math.isnan(v):
         return None
+    if isinstance(v, decimal.Decimal):
+        return int(v) if v == v.to_integral_value() else float(v)
     if isinstance(v, dt.datetime):
         return v.date().isoformat() if v.time() == dt.time() else v.isoformat()
     if isinstance(v, dt.date):
@@ -374,6 +377,8 @@ def _execute(wh: Warehouse, ind: Indicator, scope: Scope, filters: Filters
     arrow = wh.backend.con.execute(sql, {n: values[n] for n in used}).arrow()
     if hasattr(arrow, "read_all"):  # DuckDB ≥ 1.4 may return a record batch reader
         arrow = arrow.read_all()
+    # DuckDB sums integers into HUGEINT (Arrow decimal): back to the types Ibis promised
+    arrow = arrow.cast(compiled.expr.schema().to_pyarrow())
     return compiled, arrow
 
 

@@ -125,16 +125,39 @@ def _line_rule(lines: list[list[int]], values: np.ndarray, suppressed: np.ndarra
                     changed = True
 
 
-def feasible_range(values: np.ndarray, suppressed: np.ndarray, lines: list[list[int]],
+def published_totals(values: np.ndarray, keys: Sequence[tuple], small_cell_max: int
+                     ) -> list[list[int]]:
+    """The lines whose totals an attacker knows: those that the margin tables (the same count
+    stratified by every dimension but one, themselves protected) publish, and the grand total
+    unless it is a small cell."""
+    n_dims = len(keys[0]) if keys else 0
+    known: list[list[int]] = []
+    for j in range(n_dims):
+        groups: dict[tuple, list[int]] = defaultdict(list)
+        for i, k in enumerate(keys):
+            groups[k[:j] + k[j + 1:]].append(i)
+        if n_dims == 1:
+            continue  # the margin of a one-way table is its grand total, below
+        lines = list(groups.values())
+        totals = [int(values[line].sum()) for line in lines]
+        hidden = suppress(totals, list(groups), small_cell_max)
+        known += [line for line, h in zip(lines, hidden) if not h]
+    grand = values.sum()
+    if not 1 <= grand <= small_cell_max:
+        known.append(list(range(len(values))))
+    return known
+
+
+def feasible_range(values: np.ndarray, suppressed: np.ndarray, known: list[list[int]],
                    cell: int) -> tuple[float, float]:
-    """Attacker's view: min and max of a suppressed cell given the published cells, every line
-    total and non-negativity (linear programming)."""
+    """Attacker's view: min and max of a suppressed cell given the published cells, the known
+    line totals and non-negativity (linear programming)."""
     from scipy.optimize import linprog
 
     hidden = np.flatnonzero(suppressed)
     pos = {c: k for k, c in enumerate(hidden)}
     rows, rhs = [], []
-    for line in lines:
+    for line in known:
         h = [pos[i] for i in line if suppressed[i]]
         if not h:
             continue
@@ -169,10 +192,11 @@ def suppress(values: Sequence[int | None], keys: Sequence[tuple], small_cell_max
     _line_rule(lines, v, suppressed)
     if len(v) > LP_AUDIT_MAX_CELLS or not lines or len(keys[0]) < 2:
         return suppressed  # one line: the line rule alone leaves ≥ 2 unknowns for one total
+    known = published_totals(v, keys, small_cell_max)
     while True:
         exposed = None
         for cell in np.flatnonzero(primary):
-            lo, hi = feasible_range(v, suppressed, lines, int(cell))
+            lo, hi = feasible_range(v, suppressed, known, int(cell))
             if hi - lo < 0.5:
                 exposed = int(cell)
                 break
