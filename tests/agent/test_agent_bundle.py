@@ -250,3 +250,11 @@ def test_export_period_ignores_impossible_dates(settings, tmp_path):
     manifest, _ = read_bundle(prepare_tables(tables, quarantine, "tst", "pr01", settings,
                                              tmp_path / "out"))
     assert manifest["export_period"] == {"start": "2023-10-20", "end": "2024-03-15"}
+
+
+def test_running_again_repairs_a_damaged_bundle_of_the_same_export(export, settings, tmp_path):
+    path = _bundle(export, settings, tmp_path)
+    _flip_byte(path / "problem.parquet")
+    again = _bundle(staging_export(), settings, tmp_path)
+    assert again == path
+    read_bundle(again)

@@ -107,10 +107,15 @@ def write_bundle(tables: dict[str, pa.Table], *, source_id: str, practice_id: st
         end_tag = end.strftime("%Y%m%d") if end else "00000000"
         final = out_dir / f"{source_id}-{end_tag}-{content[:8]}"
         if final.exists():
-            # Same folder name = same content: the earlier bundle stands (re-running is harmless).
-            read_bundle(final, verify_only=True)
-            shutil.rmtree(tmp)
-            return final
+            # Same folder name = same content: the earlier bundle stands (re-running is harmless),
+            # unless it was damaged since, in which case the new copy replaces it.
+            try:
+                read_bundle(final, verify_only=True)
+            except BundleError:
+                shutil.rmtree(final)
+            else:
+                shutil.rmtree(tmp)
+                return final
         os.rename(tmp, final)
         return final
     except BaseException:

@@ -259,8 +259,14 @@ def _scrub_quarantine(q: pa.Table, identities: Identities, keys: PracticeKeys,
     pids = q["patient_id"].to_pylist()
     row_keys = q["row_key"].to_pylist()
 
+    cache: dict[tuple[str, str], str] = {}
+
     def pseudo(value: str, kind: str) -> str:
-        return pseudonymise(pa.array([value]), keys.pseudonym, keys.source_id, kind)[0].as_py()
+        got = cache.get((value, kind))
+        if got is None:
+            got = cache[(value, kind)] = pseudonymise(
+                pa.array([value]), keys.pseudonym, keys.source_id, kind)[0].as_py()
+        return got
 
     records, reasons, locations = [], [], []
     for i, (record, reason, location) in enumerate(zip(
