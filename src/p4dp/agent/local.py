@@ -11,12 +11,13 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from p4dp.agent.keys import practice_dir, write_private
+from p4dp.agent.keys import check_source_id, practice_dir, write_private
 from p4dp.settings import Settings
 
 REID_MAP_FILE = "reid_map.parquet"
@@ -92,7 +93,8 @@ def reidentify(source_id: str, pseudonyms: Iterable[str], settings: Settings) ->
     Runs at the practice only: the map never leaves it.
     """
     asked = pa.array(list(pseudonyms), pa.string())
-    path = practice_dir(source_id, settings) / REID_MAP_FILE
+    # Looking up must not create the practice's private folder as a side effect.
+    path = Path(settings.keys) / check_source_id(source_id) / REID_MAP_FILE
     known = _read(path, REID_SCHEMA)
     pos = pc.index_in(asked, value_set=known["pseudonym"])
     return pa.table({
