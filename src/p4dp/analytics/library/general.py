@@ -18,7 +18,9 @@ def _count(name: str, title: str, frame, what: str, rule: str, by: tuple[str, ..
         measures.append(Measure("patients", "Nombre de patients", "patients", where=where))
     return Indicator(
         name=name, theme=THEME, title_fr=title,
-        description=f"Nombre de {what}" + (f" par {', '.join(by)}" if by else "") + ".",
+        description=(f"Rows of the `{frame.name}` frame"
+                     + (" and distinct patients" if len(measures) > 1 else "")
+                     + (f", by {', '.join(f'`{b}`' for b in by)}" if by else "") + "."),
         rule=rule, source=SOURCE, frame=frame, measures=tuple(measures), by=by)
 
 
