@@ -2,12 +2,15 @@
 
 What is removed, per patient: their own last, first and birth names, the names of relatives known
 to the record, their birth date written in any usual way, their street address; for every text:
-NIR, French phone numbers, e-mail addresses and dates introduced as birth dates ("né le …").
+the practice's practitioners' names, NIR, French phone numbers, e-mail addresses and dates
+introduced as birth dates ("né le …").
 
 How it stays fast: most texts hold none of this. A vectorised pass in Arrow folds every text
 (lower case, no accents), splits it into words and joins the words against the table of each
-patient's own name words; a second Arrow regex spots digits and ``@``. Only the texts flagged by
-either pass reach Python, where one regex per patient (built once, cached) does the replacing.
+patient's own name words; an Arrow (RE2) regex spots e-mails, long digit runs and date shapes.
+Only the texts flagged by either pass reach Python, where the patient's scrubber (a dictionary of
+name phrases and the birth date, built once per patient, no regex compiled per patient) and a few
+shared patterns do the replacing.
 
 Names that are also words (a patient named Toux, Rose, Petit, Rein …, see
 ``data/clinical_words_fr.txt``) are removed only where they stand in name position: capitalised
