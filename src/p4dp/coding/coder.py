@@ -15,7 +15,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -132,14 +131,20 @@ def _correct(token: str) -> str | None:
     if len(token) < FUZZY_MIN_LENGTH or not token.isalpha():
         return None
     limit = next(d for n, d in FUZZY_DISTANCE if len(token) >= n)
-    vocab = _vocabulary_list()
+    by_length = _vocabulary_by_length()
+    # Only words whose length is within the edit distance can be within it.
+    vocab = [w for n in range(len(token) - limit, len(token) + limit + 1) for w in by_length.get(n, ())]
     hit = process.extractOne(token, vocab, scorer=Levenshtein.distance, score_cutoff=limit)
     return hit[0] if hit else None
 
 
 @lru_cache(maxsize=1)
-def _vocabulary_list() -> list[str]:
-    return sorted(k for k in lexicon_mod.load().vocabulary if len(k) >= 3 and k.isalpha())
+def _vocabulary_by_length() -> dict[int, tuple[str, ...]]:
+    out: dict[int, list[str]] = {}
+    for k in sorted(lexicon_mod.load().vocabulary):
+        if len(k) >= 3 and k.isalpha():
+            out.setdefault(len(k), []).append(k)
+    return {n: tuple(v) for n, v in out.items()}
 
 
 def _find_matches(norm: Normalised, field_name: str) -> list[_Match]:
@@ -147,7 +152,7 @@ def _find_matches(norm: Normalised, field_name: str) -> list[_Match]:
     keys = list(norm.keys)
     fuzzy_at: set[int] = set()
     for i, k in enumerate(keys):
-        if k and k != SEP and k not in lex.index:
+        if k and k != SEP and k not in lex.vocabulary:
             fixed = _correct(k)
             if fixed is not None:
                 keys[i] = fixed
@@ -245,17 +250,18 @@ def family_code(code: str) -> str:
 
 
 def _coverage(norm: Normalised, matches: list[_Match]) -> float:
-    weights = np.array([content_weight(k) for k in norm.keys], dtype=float)
-    if weights.sum() == 0:
-        return 1.0
-    covered = np.zeros(len(weights), dtype=bool)
-    for m in matches:
-        covered[list(m.positions)] = True
-    # Qualifier cue words ("pas", "familial", "suspicion") are explained by the qualifier.
-    for i, t in enumerate(norm.tokens):
-        if t in _NEGATION_WORDS or t in _CONTEXT_WORDS:
-            covered[i] = True
-    return float(weights[covered].sum() / weights.sum())
+    """Share of the content words of the text that the matched terms (or the qualifier cue
+    words) explain."""
+    covered = {i for m in matches for i in m.positions}
+    total = explained = 0.0
+    for i, (k, t) in enumerate(zip(norm.keys, norm.tokens)):
+        w = content_weight(k)
+        if not w:
+            continue
+        total += w
+        if i in covered or t in _NEGATION_WORDS or t in _CONTEXT_WORDS:
+            explained += w
+    return explained / total if total else 1.0
 
 
 def _span(norm: Normalised, m: _Match) -> tuple[int, int]:

@@ -23,6 +23,7 @@ def number(code: str) -> int:
     return int(code[1:3])
 
 
+@lru_cache(maxsize=4096)
 def component(code: str) -> str:
     """``symptom``, ``process`` or ``diagnosis``."""
     n = number(code)

@@ -50,7 +50,7 @@ class Entry:
 @dataclass(frozen=True)
 class Lexicon:
     entries: tuple[Entry, ...]
-    index: dict[str, tuple[int, ...]]  # key -> entry ids containing it
+    index: dict[str, tuple[int, ...]]  # key -> ids of the entries whose rarest key it is
     vocabulary: frozenset[str]
 
     def __len__(self) -> int:
@@ -139,9 +139,15 @@ def load() -> Lexicon:
     entries = [Entry(e.keys, e.length,
                      problem_chapter[e.keys] + e.code[1:] if e.code.startswith("-") and e.keys in problem_chapter else e.code,
                      e.term, e.source, i, e.weak) for i, e in enumerate(entries)]
+    # Each entry is indexed under its rarest word only: a text holds all the words of an entry
+    # it matches, so the rarest one finds it, and common words ("douleur", in hundreds of
+    # entries) no longer make every entry a candidate to test.
+    frequency: dict[str, int] = defaultdict(int)
+    for e in entries:
+        for k in e.keys:
+            frequency[k] += 1
     index: dict[str, list[int]] = defaultdict(list)
     for i, e in enumerate(entries):
-        for k in e.keys:
-            index[k].append(i)
+        index[min(e.keys, key=lambda k: (frequency[k], k))].append(i)
     frozen = {k: tuple(v) for k, v in index.items()}
-    return Lexicon(tuple(entries), frozen, frozenset(frozen))
+    return Lexicon(tuple(entries), frozen, frozenset(frequency))
