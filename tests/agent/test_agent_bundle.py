@@ -258,3 +258,21 @@ def test_running_again_repairs_a_damaged_bundle_of_the_same_export(export, setti
     again = _bundle(staging_export(), settings, tmp_path)
     assert again == path
     read_bundle(again)
+
+
+def test_shared_linkage_key_changes_nir_hashes_but_not_pseudonyms(export, settings, tmp_path):
+    from p4dp.agent.keys import install_linkage_key
+
+    first = read_bundle(_bundle(export, settings, tmp_path))[1]["patient"]["patient_id"]
+    before = load_keys("tst", settings)
+    shared = bytes(range(100, 132))
+    install_linkage_key("tst", shared, settings)
+    after = load_keys("tst", settings)
+    assert after.linkage == shared and after.pseudonym == before.pseudonym
+    assert stat.S_IMODE(after.path.stat().st_mode) == 0o600
+    path = prepare_tables(*staging_export(), "tst", "pr01", settings, tmp_path / "later")
+    assert read_bundle(path)[1]["patient"]["patient_id"].to_pylist() == first.to_pylist()
+    link = pq.read_table(settings.keys / "tst" / NIR_LINKAGE_FILE)
+    assert nir_linkage_hash(pa.array([NIR_ROSE]), shared)[0].as_py() in link["nir_hash"].to_pylist()
+    with pytest.raises(ValueError, match="32"):
+        install_linkage_key("tst", b"short", settings)
