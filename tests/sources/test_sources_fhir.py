@@ -134,3 +134,16 @@ def test_unknown_gender_is_quarantined(export):
     q = read_export(export, "fhir", "arm").quarantine.to_pylist()
     assert len(q) == 1 and q[0]["location"] == "bundles/patients.ndjson, ligne 2, Patient/P002"
     assert "« gender »" in q[0]["reason"] and "« homme »" in q[0]["reason"]
+
+
+def test_duplicated_invalid_resources_get_distinct_quarantine_ids(export):
+    bundles = _bundles(export)
+    entry = next(e for e in bundles[0]["entry"] if e["resource"]["resourceType"] == "Immunization")
+    entry["resource"]["occurrenceDateTime"] = "2013-13-45"
+    bundles[0]["entry"].append(entry)  # the same bad resource twice, as a duplicated export row
+    _save(export, bundles)
+    q = read_export(export, "fhir", "arm").quarantine
+    assert q.num_rows == 2
+    assert len(set(q["quarantine_id"].to_pylist())) == 2
+    assert read_export(export, "fhir", "arm").quarantine["quarantine_id"].equals(
+        q["quarantine_id"])

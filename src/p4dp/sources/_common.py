@@ -191,8 +191,10 @@ class Quarantine:
             record: object, row_key: str | None = None, patient_id: str | None = None) -> None:
         record_json = record if isinstance(record, str) else json.dumps(
             record, ensure_ascii=False, default=str)
-        qid = hashlib.sha256(
-            f"{self.source_id}\x1f{location}\x1f{check_id}\x1f{reason}".encode()).hexdigest()[:20]
+        # The rank in the export keeps apart two identical rejected records (a duplicated row of a
+        # FHIR Bundle has the same location) while staying the same when the export is re-read.
+        qid = hashlib.sha256(f"{self.source_id}\x1f{len(self.rows)}\x1f{location}\x1f{check_id}"
+                             f"\x1f{reason}".encode()).hexdigest()[:20]
         self.rows.append({
             "source_id": self.source_id, "quarantine_id": f"rq-{qid}", "table_name": table_name,
             "row_key": row_key, "patient_id": patient_id, "check_id": check_id, "reason": reason,
