@@ -51,6 +51,9 @@ FUZZY_MIN_LENGTH = 5
 #: Process numbers too generic to be a reason or a result on their own ("examen", "suivi",
 #: "bilan", "conseils", "consultation"): another term of the text is preferred.
 WEAK_PROCESS = frozenset({31, 34, 43, 45, 46, 48, 49, 58, 63, 64, 65, 66, 68, 69})
+#: In the procedure field only the vaguest process words are generic; "résultats" and
+#: "courrier" there are what the GP wrote, a letter sent rather than one received.
+WEAK_PROCEDURE = frozenset({43, 46, 48, 60, 61, 63, 64, 65, 68, 69})
 #: Codes of malignant neoplasms (ICPC-2e rubric titles "Malignant neoplasm ..."), so that a
 #: family history of cancer is coded A21 "Risk factor for malignancy".
 MALIGNANT = frozenset(
@@ -126,7 +129,7 @@ def abstain(reason: str) -> Coding:
 def _correct(token: str) -> str | None:
     """Nearest lexicon word within the allowed edit distance, or None."""
     from rapidfuzz import process
-    from rapidfuzz.distance import Levenshtein
+    from rapidfuzz.distance import Indel, Levenshtein
 
     if len(token) < FUZZY_MIN_LENGTH or not token.isalpha():
         return None
@@ -134,8 +137,12 @@ def _correct(token: str) -> str | None:
     by_length = _vocabulary_by_length()
     # Only words whose length is within the edit distance can be within it.
     vocab = [w for n in range(len(token) - limit, len(token) + limit + 1) for w in by_length.get(n, ())]
-    hit = process.extractOne(token, vocab, scorer=Levenshtein.distance, score_cutoff=limit)
-    return hit[0] if hit else None
+    hits = process.extract(token, vocab, scorer=Levenshtein.distance, score_cutoff=limit, limit=8)
+    if not hits:
+        return None
+    # Among equally near words, prefer the one reached by adding or dropping letters (the
+    # commonest typing slips: "hyprtension" is hypertension, not hypotension).
+    return min(hits, key=lambda h: (h[1], Indel.distance(token, h[0]), h[0]))[0]
 
 
 @lru_cache(maxsize=1)
@@ -204,9 +211,11 @@ def _field_preference(code: str, field_name: str, weak: bool = False) -> int:
     """Rank of a code for a field (lower is preferred). ``weak``: a generic lexicon term
     ("chute", a drug name, "conseils") that yields to any other term in reasons and results."""
     comp = icpc.component(code)
-    weak = weak or _is_weak(code)
     if field_name == "procedure":
-        return {"process": 1 if weak else 0}.get(comp, 2)
+        if comp != "process":
+            return 2
+        return 1 if weak or icpc.number(code) in WEAK_PROCEDURE else 0
+    weak = weak or _is_weak(code)
     if field_name == "result":
         if comp == "process":
             return 4 if weak else 2

@@ -102,7 +102,7 @@ def check_text(value: object) -> str:
 
 _LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss", "’": "'", "`": "'"})
 _PUNCT = re.compile(r"[^a-z0-9,;+/|?.\n]+")
-_DECIMAL = re.compile(r"(?<=\d)[.,](?=\d)")
+_DECIMAL = re.compile(r"(\d+)[.,]\d+")
 _SPACED_DASH = re.compile(r"\s[-–—]\s|^\s*[-–—*•]\s*|\n\s*[-–—*•]\s*")
 _TOKEN = re.compile(r"[a-z0-9]+|[,;+/|.\n]|\?")
 _DOTTED = re.compile(r"\b(?:[a-z]\.){2,}")
@@ -115,7 +115,7 @@ def fold(text: str) -> str:
     """Lower case, without accents or ligatures; punctuation other than separators -> space."""
     text = unicodedata.normalize("NFKD", text.translate(_LIGATURES).lower())
     text = "".join(c for c in text if not unicodedata.combining(c))
-    text = _DECIMAL.sub("", text)  # "38,5" / "38.5" stay one number, not a separator
+    text = _DECIMAL.sub(r"\1", text)  # "38,5" -> "38": a number, not a separator
     text = _DOTTED.sub(lambda m: m.group(0).replace(".", "") + " ", text)  # "I.N.R." -> "inr"
     text = _ORDINAL.sub(r"\1", text)
     text = _TEST_SIGN.sub(lambda m: m.group(1) + (" positif" if m.group(2) == "+" else " negatif"), text)
