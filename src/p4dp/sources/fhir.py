@@ -4,7 +4,8 @@
 holds one Bundle per patient per line (Patient, Encounter, Condition, AllergyIntolerance,
 Observation, Immunization, MedicationRequest). Any other ``bundles/*.json`` (one Bundle per file)
 or ``bundles/*.ndjson`` file is read the same way. Plain dicts and ``json``: the reader needs a
-few paths per resource, not a FHIR object model.
+few paths per resource, not a FHIR object model. JSON parsing is per Bundle (Python); rows are
+gathered as lists and converted to Arrow every ``JSON_CHUNK`` Bundles, which bounds memory.
 
 The vocabulary below is the format's single definition; the synthetic writer imports it.
 """

@@ -3,7 +3,9 @@ staff) and ``patients.jsonl``, one JSON document per patient per line, UTF-8, IS
 field names, consultations (``visits``) nested with their problems, vitals and prescriptions; lab
 results, vaccines, past history and habits nested under the patient.
 
-The vocabulary below is the format's single definition; the synthetic writer imports it.
+The vocabulary below is the format's single definition; the synthetic writer imports it. JSON
+parsing is per document (Python); fields are then gathered column by column and converted to
+Arrow every ``JSON_CHUNK`` documents, which bounds memory.
 """
 
 from __future__ import annotations
