@@ -94,3 +94,15 @@ def test_cli_read_only_parent_exits_non_zero(tmp_path):
         assert r.exit_code != 0
     finally:
         ro.chmod(0o755)
+
+
+def test_practice_slices_give_each_practice_its_own_rows(tiny):
+    from p4dp.synth.generate import practice_slices
+
+    slices = practice_slices(tiny)
+    assert list(slices) == tiny.practices["source_id"].to_pylist()
+    for name, t in tiny.tables.items():
+        assert sum(s[name].num_rows for s in slices.values()) == t.num_rows
+    for source_id, tables in slices.items():
+        for name, t in tables.items():
+            assert set(t["source_id"].to_pylist()) == {source_id}, name
