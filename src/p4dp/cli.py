@@ -441,7 +441,7 @@ def indicators_run(
                           period=Period(day(date_from, "--from"), day(date_to, "--to")),
                           patient_id=patient)
         requester = Requester(role, (me or practitioner) if role == "gp" else None)
-        wh = open_warehouse(settings.warehouse)
+        wh = open_warehouse(settings.warehouse, cache_dir=settings.home / "cache")
         payloads = list(run_protected(wh, names or [], requester, scope, filters,
                                       Policy.from_settings(settings)))
     except (ValueError, KeyError, FileNotFoundError, IndicatorError) as e:

@@ -164,3 +164,25 @@ def test_inr_line_list(inr):
 def test_top_exams(inr):
     p = run_indicator(inr, get("examen_top_exams"))
     assert p["rows"] == [[1, "inr", 10, 3], [2, "hba1c", 1, 1]]
+
+
+def test_compiled_sql_is_reused_from_disk_by_a_new_process(kids, tmp_path, monkeypatch):
+    """A fresh Warehouse (as after a restart) reads the SQL its predecessor compiled, IOTF
+    reference table included, and never calls the compiler."""
+    from p4dp.analytics import compile as C
+
+    first = C.Warehouse(kids.backend, cache_dir=tmp_path)
+    expected = run_indicator(first, get("surpoids_by_age_sex"), filters=Filters(sex="M"))["rows"]
+    assert list(tmp_path.glob("analytics-sql-*.json"))
+
+    def no_compile(*a, **k):
+        raise AssertionError("compiled again")
+
+    monkeypatch.setattr(C, "compile_indicator", no_compile)
+    import ibis
+
+    path = kids.backend.raw_sql("SELECT path FROM duckdb_databases() "
+                                "WHERE database_name = current_database()").fetchone()[0]
+    fresh = C.Warehouse(ibis.duckdb.connect(path, read_only=True), cache_dir=tmp_path)
+    assert run_indicator(fresh, get("surpoids_by_age_sex"), filters=Filters(sex="M"))[
+        "rows"] == expected == [[6, "M", 1, 1, 0, 100.0, 0.0], [15, "M", 1, 1, 0, 100.0, 0.0]]

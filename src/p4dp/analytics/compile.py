@@ -27,6 +27,7 @@ from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from p4dp.analytics import portable as P
 from p4dp.analytics.model import (
@@ -50,19 +51,22 @@ class IndicatorError(ValueError):
 class Warehouse:
     """Read access to the warehouse through Ibis (DuckDB now, Spark later)."""
 
-    def __init__(self, backend: ibis.BaseBackend, *, use_sql_cache: bool = True):
+    def __init__(self, backend: ibis.BaseBackend, *, use_sql_cache: bool = True,
+                 cache_dir: Path | None = None):
         self.backend = backend
         self.use_sql_cache = use_sql_cache
         #: Compiled SQL per request shape (see `_execute`).
         self.sql_cache: dict[tuple, tuple] = {}
+        #: Where compiled SQL survives the process (None: memory only).
+        self.disk_cache = SqlDiskCache(cache_dir, self) if cache_dir and use_sql_cache else None
 
     @classmethod
-    def open(cls, path: Path | str) -> Warehouse:
+    def open(cls, path: Path | str, cache_dir: Path | None = None) -> Warehouse:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"no warehouse at {path}: run `p4dp demo` or `p4dp ingest` "
                                     "first, or set P4DP_HOME / P4DP_WAREHOUSE_PATH")
-        return cls(ibis.duckdb.connect(str(path), read_only=True))
+        return cls(ibis.duckdb.connect(str(path), read_only=True), cache_dir=cache_dir)
 
     def table(self, name: str) -> ir.Table:
         return self.backend.table(name)
@@ -355,31 +359,103 @@ def _values(scope: Scope, f: Filters) -> dict:
             "as_of": f.as_of}
 
 
+class SqlDiskCache:
+    """Compiled SQL kept on disk, so that a new process (the API after a restart, a CLI run)
+    does not pay Ibis compilation again: one JSON file per fingerprint of everything the SQL
+    depends on — the analytics source code, the Ibis and DuckDB versions, the warehouse schema.
+    Any change gives a new file; a stale entry can never be read."""
+
+    def __init__(self, folder: Path, wh: Warehouse):
+        import hashlib
+        import importlib.metadata as md
+
+        h = hashlib.sha256()
+        root = Path(__file__).parent
+        for f in sorted(root.rglob("*.py")):
+            h.update(f.relative_to(root).as_posix().encode())
+            h.update(f.read_bytes())
+        h.update(f"ibis {ibis.__version__} duckdb {md.version('duckdb')}".encode())
+        schema = wh.backend.raw_sql(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "ORDER BY table_name, column_name").fetchall()
+        h.update(repr(schema).encode())
+        self.path = Path(folder) / f"analytics-sql-{h.hexdigest()[:20]}.json"
+        self.entries: dict[str, dict] = {}
+        if self.path.is_file():
+            import json
+
+            try:
+                self.entries = json.loads(self.path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                self.entries = {}  # a damaged cache is rebuilt, never trusted
+
+    def put(self, key: str, entry: dict) -> None:
+        import json
+        import os
+
+        self.entries[key] = entry
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(self.entries, ensure_ascii=False), encoding="utf-8")
+            tmp.replace(self.path)
+        except (OSError, TypeError):
+            pass  # a read-only home (or data JSON cannot hold) only costs compilation time
+
+
+def _registered(ind: Indicator) -> bool:
+    """Only the library's own definitions go to the disk cache (a modified copy shares the name
+    but not the SQL)."""
+    from p4dp.analytics.library import all_indicators
+
+    return all_indicators().get(ind.name) is ind
+
+
+def _compile_shape(wh: Warehouse, ind: Indicator, scope: Scope, filters: Filters) -> tuple:
+    import ibis.expr.operations as ops
+
+    compiled = compile_indicator(wh, ind, *_sentinel_request(scope, filters))
+    sql = str(ibis.to_sql(compiled.expr, dialect="duckdb"))
+    used = []
+    for name, (rendered, param) in _SENTINELS.items():
+        if rendered in sql:
+            sql = sql.replace(rendered, param)
+            used.append(name)
+    memtables = {node.name: node.data.to_pyarrow(node.schema).to_pydict()
+                 for node in compiled.expr.op().find(ops.InMemoryTable)}
+    schema = {n: str(t) for n, t in compiled.expr.schema().items()}
+    return [dict(c) for c in compiled.columns], sql, tuple(used), memtables, schema
+
+
 def _execute(wh: Warehouse, ind: Indicator, scope: Scope, filters: Filters
-             ) -> tuple[Compiled, object]:
+             ) -> tuple[list[dict], object]:
     if getattr(wh.backend, "name", "") != "duckdb" or not wh.use_sql_cache:
         compiled = compile_indicator(wh, ind, scope, filters)
-        return compiled, wh.backend.to_pyarrow(compiled.expr)
+        return [dict(c) for c in compiled.columns], wh.backend.to_pyarrow(compiled.expr)
     key = _shape(ind, scope, filters)
     cached = wh.sql_cache.get(key)
     if cached is None:
-        compiled = compile_indicator(wh, ind, *_sentinel_request(scope, filters))
-        wh.backend.to_pyarrow(compiled.expr.limit(0))  # registers in-memory tables (IOTF …)
-        sql = str(ibis.to_sql(compiled.expr, dialect="duckdb"))
-        used = []
-        for name, (rendered, param) in _SENTINELS.items():
-            if rendered in sql:
-                sql = sql.replace(rendered, param)
-                used.append(name)
-        cached = wh.sql_cache[key] = (compiled, sql, tuple(used))
-    compiled, sql, used = cached
+        disk_key = f"{ind.name}|{scope.kind}|{filters.age_at}"
+        on_disk = wh.disk_cache is not None and _registered(ind)
+        entry = wh.disk_cache.entries.get(disk_key) if on_disk else None
+        if entry is None:
+            columns, sql, used, memtables, schema = _compile_shape(wh, ind, scope, filters)
+            if on_disk:
+                wh.disk_cache.put(disk_key, {"columns": columns, "sql": sql, "used": list(used),
+                                             "memtables": memtables, "schema": schema})
+        else:
+            columns, sql, used = entry["columns"], entry["sql"], tuple(entry["used"])
+            memtables, schema = entry["memtables"], entry["schema"]
+        for name, data in memtables.items():  # reference tables (IOTF …) the SQL reads
+            wh.backend.con.register(name, pa.Table.from_pydict(data))
+        cached = wh.sql_cache[key] = (columns, sql, used, ibis.schema(schema).to_pyarrow())
+    columns, sql, used, arrow_schema = cached
     values = _values(scope, filters)
     arrow = wh.backend.con.execute(sql, {n: values[n] for n in used}).arrow()
     if hasattr(arrow, "read_all"):  # DuckDB ≥ 1.4 may return a record batch reader
         arrow = arrow.read_all()
     # DuckDB sums integers into HUGEINT (Arrow decimal): back to the types Ibis promised
-    arrow = arrow.cast(compiled.expr.schema().to_pyarrow())
-    return compiled, arrow
+    return columns, arrow.cast(arrow_schema)
 
 
 def run_indicator(wh: Warehouse, ind: Indicator, scope: Scope = Scope(),
@@ -390,8 +466,8 @@ def run_indicator(wh: Warehouse, ind: Indicator, scope: Scope = Scope(),
     boundary, for the role that asks.
     """
     filters = filters or Filters()
-    compiled, arrow = _execute(wh, ind, _effective_scope(ind, scope), filters)
-    names = [c["name"] for c in compiled.columns]
+    columns, arrow = _execute(wh, ind, _effective_scope(ind, scope), filters)
+    names = [c["name"] for c in columns]
     cols = [arrow.column(n).to_pylist() for n in names]
     rows = [[_jsonable(v) for v in r] for r in zip(*cols)]
     labels = dict(ind.labels)
@@ -409,7 +485,7 @@ def run_indicator(wh: Warehouse, ind: Indicator, scope: Scope = Scope(),
         "scope": _effective_scope(ind, scope).as_dict(),
         "filters": filters.as_dict(),
         "ignored_filters": ignored_filters(ind, filters),
-        "columns": [dict(c) for c in compiled.columns],
+        "columns": [dict(c) for c in columns],
         "rows": rows,
         "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }

@@ -42,5 +42,6 @@ def run_protected(wh: Warehouse, names: Iterable[str], requester: Requester,
                    "columns": payload["columns"], "rows": [], "refused": str(e)}
 
 
-def open_warehouse(path: Path | str) -> Warehouse:
-    return Warehouse.open(path)
+def open_warehouse(path: Path | str, cache_dir: Path | None = None) -> Warehouse:
+    """The warehouse, read-only; compiled SQL is kept in `cache_dir` across processes."""
+    return Warehouse.open(path, cache_dir=cache_dir)

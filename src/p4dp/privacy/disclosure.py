@@ -29,7 +29,6 @@ suppression; OpenSAFELY's output policy redacts counts ≤ 7 and rounds to the n
 
 from __future__ import annotations
 
-import copy
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -234,8 +233,8 @@ def round_to(value: int, base: int) -> int:
 
 def protect(payload: dict, requester: Requester, policy: Policy = Policy()) -> dict:
     """The payload as `requester` may see it (a new dict; the input is not changed)."""
-    out = copy.deepcopy(payload)
     if sees_exact(requester, payload.get("scope", {})):
+        out = {**payload, "rows": [list(r) for r in payload["rows"]]}
         out["disclosure"] = {"applied": False, "role": requester.role,
                              "reason": "médecin traitant : ses propres patients"}
         out["suppressed_cells"] = []
@@ -244,6 +243,9 @@ def protect(payload: dict, requester: Requester, policy: Policy = Policy()) -> d
         raise DisclosureRefused(
             f"la liste nominative « {payload.get('title_fr')} » n'est accessible qu'au médecin "
             "de ces patients (rôle gp, --practitioner = son propre pseudonyme)")
+    # rows are rewritten below: copy them, and the small dicts, not the whole payload deeply
+    out = {**payload, "rows": [list(r) for r in payload["rows"]],
+           "columns": [dict(c) for c in payload["columns"]]}
     columns = payload["columns"]
     names = [c["name"] for c in columns]
     rows = out["rows"]
