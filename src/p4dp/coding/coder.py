@@ -18,7 +18,7 @@ from functools import lru_cache
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from p4dp.coding import icpc
+from p4dp.coding import french, icpc
 from p4dp.coding import lexicon as lexicon_mod
 from p4dp.coding.normalise import SEP, BadText, Normalised, check_text, content_weight, normalise
 from p4dp.coding.qualifiers import NONE, Qualifier, qualify
@@ -133,6 +133,8 @@ def _correct(token: str) -> str | None:
 
     if len(token) < FUZZY_MIN_LENGTH or not token.isalpha():
         return None
+    if french.is_french(token) or french.is_french(token + "s"):
+        return None  # an ordinary French word, not a misspelt term ("palpite" is not "pulpite")
     limit = next(d for n, d in FUZZY_DISTANCE if len(token) >= n)
     by_length = _vocabulary_by_length()
     # Only words whose length is within the edit distance can be within it.

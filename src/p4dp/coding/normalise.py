@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from p4dp.coding import french
+
 #: Longest text the coder reads (issue 4, "Bad input": > 10 kB abstains with a reason). A GP
 #: problem field is a line or two; 10 kB is pasted letters or binary garbage.
 MAX_TEXT_BYTES = 10_000
@@ -181,6 +183,12 @@ def normalise(text: str) -> Normalised:
         expansion = abbr.get(raw)
         if expansion is None and raw.isalnum() and not raw.isdigit():
             expansion = abbr.get(stem(raw))
+            if expansion is None and len(raw) > 3 and raw.isalpha():
+                # A conjugated verb reaches its noun through its lemma ("palpite" ->
+                # "palpiter" -> "palpitation"), only when word_forms.tsv names that lemma.
+                lem = french.lemma(raw)
+                if lem and lem != raw:
+                    expansion = abbr.get(lem)
         words.extend(expansion if expansion else (raw,))
     while words and words[-1] == SEP:
         words.pop()
