@@ -131,6 +131,9 @@ def practice_tables(fmt: str = "csv-fr", source_id: str = "arm") -> dict[str, pa
              raw_label="Sérologie; « covid »", text_value="négatif"),
         dict(lab_result_id="L6", patient_id="P001", date=D(2019, 5, 2), raw_label="Créatinine",
              value=88.0, unit="µmol/L", raw_unit="µmol/L"),
+        # A unit without a value (result pending): the unit must survive every format.
+        dict(lab_result_id="L7", patient_id="P002", date=D(2021, 6, 16), raw_label="CRP",
+             unit="mg/L", raw_unit="mg/L", text_value="en cours"),
     ]
     antecedent = [
         dict(antecedent_id="A1", patient_id="P001", kind="medical", date=D(2005, 1, 1),

@@ -170,6 +170,9 @@ def _resources_sql() -> str:
     value = ("CASE WHEN raw_value IS NOT NULL THEN to_json(raw_value) "
              "WHEN isfinite(value) THEN to_json(value) END")
     has_value = "(coalesce(isfinite(value), false) OR raw_value IS NOT NULL)"
+    # A unit without a value (result pending, qualitative result with a unit) still travels in
+    # valueQuantity; the text then goes to a note, value[x] being a single choice.
+    lab_quantity = f"({has_value} OR coalesce(raw_unit, unit) IS NOT NULL)"
     parts = ", ".join(f"({i}, '{p}')" for i, p in enumerate(spec.PROBLEM_ROLES))
     part_text = "CASE part " + " ".join(
         f"WHEN '{p}' THEN {p}_text" for p in spec.PROBLEM_ROLES) + " END"
@@ -282,10 +285,10 @@ def _resources_sql() -> str:
         code := struct_pack(text := raw_label),
         subject := {_sref("Patient", "patient_id")},
         effectiveDateTime := date,
-        valueQuantity := CASE WHEN {has_value} THEN struct_pack(
+        valueQuantity := CASE WHEN {lab_quantity} THEN struct_pack(
             value := {value}, unit := coalesce(raw_unit, unit)) END,
-        valueString := CASE WHEN NOT {has_value} THEN text_value END,
-        note := CASE WHEN {has_value} AND text_value IS NOT NULL THEN
+        valueString := CASE WHEN NOT {lab_quantity} THEN text_value END,
+        note := CASE WHEN {lab_quantity} AND text_value IS NOT NULL THEN
             [struct_pack(text := text_value)] END))
     FROM lab_result
     UNION ALL
