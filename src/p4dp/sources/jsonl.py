@@ -407,7 +407,7 @@ def _read_practice(folder: Path, source_id: str, tables: dict[str, pa.Table],
     tables["practice"] = conform(c, source_id, quarantine)
 
     staff = _Rows("practitioner")
-    for i, s in enumerate(doc.get("staff") or []):
+    for i, s in _children(doc, "staff", 1, "", quarantine, PRACTICE_FILE):
         staff.add(s, 1, f"/staff/{i}", doc, doc.get("practiceCode"), quarantine, PRACTICE_FILE)
     c = staff.candidate(PRACTICE_FILE, {"practitioner_id": "staffId", "sex": "gender",
                                         "birth_year": "yearOfBirth", "role": "function",
