@@ -23,6 +23,7 @@ class PracticeConfig:
     practice_id: str
     vendor_format: str
     export_dir: Path
+    export_period: tuple[date, date] | None = None
 
 
 @dataclass
@@ -54,10 +55,16 @@ def read_network(folder: Path) -> list[PracticeConfig]:
     out = []
     for i, p in enumerate(practices):
         try:
+            period = None
+            if p.get("export_start") and p.get("export_end"):
+                period = (date.fromisoformat(p["export_start"]), date.fromisoformat(p["export_end"]))
             cfg = PracticeConfig(p["source_id"], p["practice_id"], p["vendor_format"],
-                                 folder / "exports" / p["source_id"])
+                                 folder / p.get("export_folder", f"exports/{p['source_id']}"),
+                                 period)
         except KeyError as e:
             raise NetworkError(f"{path}: practices[{i}] lacks field {e.args[0]!r}") from None
+        except ValueError as e:
+            raise NetworkError(f"{path}: practices[{i}]: bad export period ({e})") from None
         if not cfg.export_dir.is_dir():
             raise NetworkError(f"{path}: practices[{i}]: export folder {cfg.export_dir} is missing")
         out.append(cfg)
@@ -82,7 +89,7 @@ def ingest_network(
         if step:
             step("agent : lecture, pseudonymisation, nettoyage du texte libre")
         bundle = prepare(cfg.export_dir, cfg.vendor_format, cfg.source_id, cfg.practice_id,
-                         settings, bundles_dir)
+                         settings, bundles_dir, export_period=cfg.export_period)
         report.agent_seconds[cfg.source_id] = time.perf_counter() - t
         report.batches.append(load_bundle(bundle, settings, as_of=as_of, progress=step))
     return report
