@@ -156,8 +156,8 @@ def test_dependence_from_codes_and_history(habits):
 
 def rx(pid, date, atc, n=[0]):
     n[0] += 1
-    return {"prescription_id": f"rx{n[0]}", "patient_id": pid, "date": date, "drug_label": atc or "x",
-            "atc": atc}
+    return {"prescription_id": f"rx{n[0]}", "patient_id": pid, "date": date,
+            "drug_label": atc or "x", "atc": atc}
 
 
 IN = D(2024, 5, 1)   # inside the 91 days up to 30 June 2024

@@ -1,4 +1,5 @@
-"""Spec tests of the portable helpers: tiny hand-checkable tables, one expression, expected values."""
+"""Spec tests of the portable helpers: tiny hand-checkable tables, one expression, expected
+values."""
 
 from __future__ import annotations
 

@@ -83,7 +83,8 @@ def test_zero_is_not_a_small_cell_and_stays_zero():
 
 
 def test_shares_are_recomputed_from_published_counts_and_statistics_hidden_with_their_cell():
-    p = payload(["band"], [["a", 4, 20, 20.0, 7.5], ["b", 30, 60, 50.0, 8.1], ["c", 12, 40, 30.0, 9.0]],
+    p = payload(["band"], [["a", 4, 20, 20.0, 7.5], ["b", 30, 60, 50.0, 8.1],
+                           ["c", 12, 40, 30.0, 9.0]],
                 measures=(("num", "count"), ("den", "count"), ("pct", "share"),
                           ("mean", "statistic")))
     out = protect(p, Requester("epidemiologist"), Policy(K, 5))

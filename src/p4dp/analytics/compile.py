@@ -375,9 +375,11 @@ class SqlDiskCache:
             h.update(f.relative_to(root).as_posix().encode())
             h.update(f.read_bytes())
         h.update(f"ibis {ibis.__version__} duckdb {md.version('duckdb')}".encode())
+        # base tables only: views registered on the connection (Ibis in-memory tables) vary
         schema = wh.backend.raw_sql(
-            "SELECT table_name, column_name, data_type FROM information_schema.columns "
-            "ORDER BY table_name, column_name").fetchall()
+            "SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns c "
+            "JOIN information_schema.tables t USING (table_catalog, table_schema, table_name) "
+            "WHERE t.table_type = 'BASE TABLE' ORDER BY 1, 2").fetchall()
         h.update(repr(schema).encode())
         self.path = Path(folder) / f"analytics-sql-{h.hexdigest()[:20]}.json"
         self.entries: dict[str, dict] = {}

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import ibis
 import ibis.expr.types as ir
 
 from p4dp.analytics.compile import Warehouse, alive_patients, reference_date

@@ -55,8 +55,8 @@ def _ttr_intervals(r: ir.Table) -> ir.Table:
     frac = ibis.ifelse(hi == lo, ((lo >= INR_LOW) & (lo <= INR_HIGH)).cast("float64"),
                        overlap / (hi - lo))
     valid = (days > 0) & (days <= TTR_MAX_GAP_DAYS)
-    return r.mutate(days=ibis.ifelse(valid, days, 0.0), in_range_days=ibis.ifelse(valid,
-                                                                                   frac * days, 0.0))
+    return r.mutate(days=ibis.ifelse(valid, days, 0.0),
+                    in_range_days=ibis.ifelse(valid, frac * days, 0.0))
 
 
 def inr_patients(wh: Warehouse, period: Period) -> ir.Table:

@@ -21,7 +21,8 @@ BOOSTER_AGES = (25, 45, 65)
 BOOSTER_EVERY_AFTER_65 = 10
 #: A dose in the 5 years before a fixed age counts for that age (DOMAIN.md §3).
 BOOSTER_WINDOW_YEARS = 5
-SOURCE = "Calendrier des vaccinations 2013 (HCSP), rappels dTP à 25, 45, 65 ans puis tous les 10 ans"
+SOURCE = ("Calendrier des vaccinations 2013 (HCSP), rappels dTP à 25, 45, 65 ans puis tous les "
+          "10 ans")
 
 
 def is_dtp(valences: ir.ArrayValue) -> ir.BooleanValue:
