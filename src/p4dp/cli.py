@@ -423,7 +423,7 @@ def indicators_run(
     scopes = [(k, v) for k, v in (("practitioner", practitioner), ("practice", practice),
                                   ("region", region)) if v]
     if len(scopes) > 1:
-        fail("give at most one of --practitioner, --practice, --region")
+        fail("un seul périmètre à la fois : --practitioner, --practice ou --region")
 
     def day(v: str | None, opt: str):
         if v is None:

@@ -64,8 +64,9 @@ class Warehouse:
     def open(cls, path: Path | str, cache_dir: Path | None = None) -> Warehouse:
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f"no warehouse at {path}: run `p4dp demo` or `p4dp ingest` "
-                                    "first, or set P4DP_HOME / P4DP_WAREHOUSE_PATH")
+            raise FileNotFoundError(f"aucun entrepôt en {path} : lancez d'abord `p4dp demo` ou "
+                                    "`p4dp ingest`, ou indiquez P4DP_HOME / "
+                                    "P4DP_WAREHOUSE_PATH")
         return cls(ibis.duckdb.connect(str(path), read_only=True), cache_dir=cache_dir)
 
     def table(self, name: str) -> ir.Table:

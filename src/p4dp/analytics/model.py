@@ -202,11 +202,12 @@ class Scope:
 
     def __post_init__(self) -> None:
         if self.kind not in ("base", "practitioner", "practice", "region"):
-            raise ValueError(f"unknown scope {self.kind!r}: use base, practitioner, practice or "
-                             "region")
+            raise ValueError(f"périmètre inconnu {self.kind!r} : base, practitioner, practice "
+                             "ou region")
         if (self.kind == "base") != (self.value is None):
-            raise ValueError(f"scope {self.kind} needs {'no' if self.kind == 'base' else 'a'} "
-                             "value")
+            raise ValueError(f"le périmètre {self.kind} "
+                             + ("ne prend pas de valeur" if self.kind == "base"
+                                else "demande une valeur (pseudonyme, cabinet ou région)"))
 
     def as_dict(self) -> dict:
         return {"kind": self.kind, "value": self.value}
@@ -221,7 +222,8 @@ class Period:
 
     def __post_init__(self) -> None:
         if self.start and self.end and self.start > self.end:
-            raise ValueError(f"date range: start {self.start} is after end {self.end}")
+            raise ValueError(f"période : le début {self.start} est après la fin {self.end} "
+                             "(--from doit précéder --to)")
 
 
 @dataclass(frozen=True)
@@ -239,14 +241,16 @@ class Filters:
 
     def __post_init__(self) -> None:
         if self.sex not in (None, "F", "M"):
-            raise ValueError(f"sex filter must be F or M, got {self.sex!r}")
+            raise ValueError(f"--sex doit valoir F ou M (reçu {self.sex!r})")
         if self.age_at not in ("event", "today"):
-            raise ValueError(f"age_at must be 'event' or 'today', got {self.age_at!r}")
+            raise ValueError(f"âge à l'événement ('event') ou aujourd'hui ('today'), reçu "
+                             f"{self.age_at!r}")
         for v in (self.age_min, self.age_max):
             if v is not None and v < 0:
-                raise ValueError(f"age bounds must be ≥ 0, got {v}")
+                raise ValueError(f"les bornes d'âge doivent être ≥ 0 (reçu {v})")
         if self.age_min is not None and self.age_max is not None and self.age_min > self.age_max:
-            raise ValueError(f"age range: minimum {self.age_min} is above maximum {self.age_max}")
+            raise ValueError(f"tranche d'âge : --age-min {self.age_min} est supérieur à "
+                             f"--age-max {self.age_max}")
 
     def as_dict(self) -> dict:
         return {
