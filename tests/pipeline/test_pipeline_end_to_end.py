@@ -75,6 +75,9 @@ def test_every_practice_loads_every_table(loaded, network):
     for t in CLINICAL_TABLES:
         n = con.execute(f"SELECT count(DISTINCT source_id) FROM {t.name}").fetchone()[0]
         assert n == 3, f"{t.name}: rows from {n} sources only"
+        (pk,) = t.primary_key
+        rows, keys = con.execute(f"SELECT count(*), count(DISTINCT {pk}) FROM {t.name}").fetchone()
+        assert rows == keys, f"{t.name}: duplicate primary keys"
     batches = con.execute("SELECT count(*), sum(rows_quarantined) FROM load_batch").fetchone()
     assert batches[0] == 3 and batches[1] > 0
     # Problems the GP did not code are coded by the platform, with a confidence.

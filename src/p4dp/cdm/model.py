@@ -128,6 +128,9 @@ class Table:
         )
 
     def duckdb_ddl(self, schema: str | None = None) -> str:
+        """DDL with types, NOT NULL and allowed values. The primary key is not declared as a
+        constraint: the loader keeps keys unique (docs/decisions/0001-no-primary-key-constraint.md).
+        """
         qualified = f"{schema}.{self.name}" if schema else self.name
         lines = []
         for c in self.central_columns():
@@ -137,7 +140,5 @@ class Table:
                 values = ", ".join("'" + v.replace("'", "''") + "'" for v in c.allowed)
                 check = f" CHECK ({c.name} IN ({values}))"
             lines.append(f"    {c.name} {c.type.duckdb}{null}{check}")
-        if self.primary_key:
-            lines.append(f"    PRIMARY KEY ({', '.join(self.primary_key)})")
         body = ",\n".join(lines)
         return f"CREATE TABLE IF NOT EXISTS {qualified} (\n{body}\n);"
