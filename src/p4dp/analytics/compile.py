@@ -226,12 +226,18 @@ def _dimension(t: ir.Table, ind: Indicator, name: str) -> ir.Value:
     if name in (Dim.WEEK, Dim.MONTH, Dim.YEAR):
         if not ind.frame.dated:
             raise IndicatorError(f"{ind.name}: frame {ind.frame.name} is not dated")
-        return {Dim.WEEK: P.iso_week_label, Dim.MONTH: P.month_label,
+        # group on a date (cheap), label after aggregation (see `_PERIOD_LABELS`)
+        return {Dim.WEEK: P.week_start, Dim.MONTH: P.month_start,
                 Dim.YEAR: lambda d: d.year().cast("int32")}[Dim(name)](t.date)
     if name in t.columns:
         return t[name]
     raise IndicatorError(f"{ind.name}: unknown stratification {name!r} (frame columns: "
                          f"{', '.join(t.columns)})")
+
+
+#: Period strata are grouped on the first day of the period and labelled once per group: the
+#: labels ("2024-W05", "2024-03") sort like the dates.
+_PERIOD_LABELS = {Dim.WEEK: P.iso_week_label, Dim.MONTH: P.month_label}
 
 
 def _aggregate(t: ir.Table, m: Measure, subject_col: str) -> ir.Scalar:
@@ -281,6 +287,9 @@ def compile_indicator(wh: Warehouse, ind: Indicator, scope: Scope = Scope(),
     subject_col = "practitioner_id" if ind.frame.subject == "practitioner" else "patient_id"
     aggs = {m.name: _aggregate(t, m, subject_col) for m in ind.measures if m.agg != "share"}
     expr = t.group_by(list(ind.by)).aggregate(**aggs) if ind.by else t.aggregate(**aggs)
+    labels = {b: _PERIOD_LABELS[b](expr[b]) for b in ind.by if b in _PERIOD_LABELS}
+    if labels:
+        expr = expr.mutate(**labels)
     shares = {m.name: P.percent(expr[m.numerator], expr[m.denominator])
               for m in ind.measures if m.agg == "share"}
     if shares:
