@@ -276,7 +276,9 @@ def compile_indicator(wh: Warehouse, ind: Indicator, scope: Scope = Scope(),
             raise IndicatorError(f"{ind.name}: line-list columns {missing} not in the frame")
         cols = {c: (t._age if c == "age" else t[c]) for c in ind.line_list}
         order = [c for c in ("patient_id", "date") if c in ind.line_list]
-        expr = t.select(**cols).order_by(order or list(ind.line_list))
+        sel = t.select(**cols)
+        # nulls last, spelled out: the engines' defaults differ (see portable)
+        expr = sel.order_by([sel[c].asc(nulls_first=False) for c in order or ind.line_list])
         columns = tuple({"name": c, "label_fr": ind.label_of(c), "role": "line"}
                         for c in ind.line_list)
         return Compiled(ind, expr, columns, tuple(ignored))
@@ -295,14 +297,15 @@ def compile_indicator(wh: Warehouse, ind: Indicator, scope: Scope = Scope(),
     if shares:
         expr = expr.mutate(**shares)
     if ind.top is not None:
-        key = [expr[ind.rank_by].desc(), *[expr[c] for c in ind.by]]
+        key = [expr[ind.rank_by].desc(nulls_first=False),
+               *[expr[c].asc(nulls_first=False) for c in ind.by]]
         expr = expr.mutate(rank=ibis.row_number().over(order_by=key) + 1)
         expr = expr.filter(expr["rank"] <= ind.top).order_by("rank")
         out_cols = ["rank", *ind.by, *[m.name for m in ind.measures]]
     else:
         out_cols = [*ind.by, *[m.name for m in ind.measures]]
         if ind.by:
-            expr = expr.order_by(list(ind.by))
+            expr = expr.order_by([expr[c].asc(nulls_first=False) for c in ind.by])
     expr = expr.select(*out_cols)
     columns = []
     if ind.top is not None:
