@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import PRACTICES, PRACTITIONERS, build_warehouse, patient
+from analytics_tables import PRACTICES, PRACTITIONERS, build_warehouse, patient
 from typer.testing import CliRunner
 
 from p4dp.analytics.docs import render_markdown

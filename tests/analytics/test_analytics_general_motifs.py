@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import PRACTICES, PRACTITIONERS, patient
+from analytics_tables import PRACTICES, PRACTITIONERS, patient
 
 from p4dp.analytics.compile import IndicatorError, run_indicator
 from p4dp.analytics.library import get

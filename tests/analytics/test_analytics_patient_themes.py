@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import PRACTICES, PRACTITIONERS, patient
+from analytics_tables import PRACTICES, PRACTITIONERS, patient
 
 from p4dp.analytics.compile import run_indicator
 from p4dp.analytics.library import get
@@ -33,7 +33,7 @@ DTP = ["d", "T", "P"]
 
 @pytest.fixture(scope="module")
 def vaccines(tmp_path_factory):
-    from conftest import build_warehouse
+    from analytics_tables import build_warehouse
 
     dead = patient("v7", "F", 1960, 1)
     dead["death_date"] = D(2020, 1, 1)
@@ -103,7 +103,7 @@ def prob(i, pid, date, result=None, reason=None):
 
 @pytest.fixture(scope="module")
 def habits(tmp_path_factory):
-    from conftest import build_warehouse
+    from analytics_tables import build_warehouse
 
     return build_warehouse(tmp_path_factory.mktemp("hist") / "wh.duckdb", {
         "practice": PRACTICES, "practitioner": PRACTITIONERS,
@@ -167,7 +167,7 @@ ATCS = ["A10BA02", "B01AA03", "C07AB02", "C10AA05", "N02BE01", "A02BC01", "C03CA
 
 @pytest.fixture(scope="module")
 def drugs(tmp_path_factory):
-    from conftest import build_warehouse
+    from analytics_tables import build_warehouse
 
     return build_warehouse(tmp_path_factory.mktemp("poly") / "wh.duckdb", {
         "practice": PRACTICES, "practitioner": PRACTITIONERS,
@@ -209,7 +209,7 @@ def proc(i, pid, date, code=None, result=None):
 
 @pytest.fixture(scope="module")
 def followup(tmp_path_factory):
-    from conftest import build_warehouse
+    from analytics_tables import build_warehouse
 
     dead = patient("t4", "M", 1945, 1)
     dead["death_date"] = D(2023, 1, 1)
