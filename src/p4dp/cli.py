@@ -102,18 +102,26 @@ def _ingest_with_progress(folder: Path, settings) -> "object":
     return report
 
 
-def _print_batches(batches) -> None:
+_BATCH_COLUMNS = ("lot", "source", "statut", "reçues", "chargées", "réparées", "quarantaine",
+                  "durée (s)")
+
+
+def _print_batches(rows: list[tuple]) -> None:
+    """One line per batch: id, source, status, rows in/loaded/repaired/quarantined, seconds."""
     from rich.table import Table as RichTable
 
     t = RichTable(title="Lots chargés")
-    for col in ("lot", "source", "statut", "reçues", "chargées", "réparées", "quarantaine",
-                "bloquées", "durée (s)"):
-        t.add_column(col, justify="right" if col not in ("lot", "source", "statut") else "left")
-    for b in batches:
-        t.add_row(b.batch_id, b.source_id, b.status, fr_int(b.rows_in), fr_int(b.rows_loaded),
-                  fr_int(b.rows_repaired), fr_int(b.rows_quarantined), fr_int(b.rows_blocked),
-                  f"{b.duration_s:.1f}".replace(".", ","))
+    for i, col in enumerate(_BATCH_COLUMNS):
+        t.add_column(col, justify="left" if i < 3 else "right", no_wrap=i == 0)
+    for batch_id, source, status, *counts, seconds in rows:
+        t.add_row(batch_id, source, status, *(fr_int(n) for n in counts),
+                  f"{seconds or 0:.1f}".replace(".", ","))
     console.print(t)
+
+
+def _print_ingest(report) -> None:
+    _print_batches([(b.batch_id, b.source_id, b.status, b.rows_in, b.rows_loaded,
+                     b.rows_repaired, b.rows_quarantined, b.duration_s) for b in report.batches])
 
 
 def fr_int(n: int | None) -> str:
@@ -128,8 +136,7 @@ def ingest(
 ) -> None:
     """Run each practice's agent (read, pseudonymise, scrub, bundle), then load every bundle."""
     settings = get_settings()
-    report = _ingest_with_progress(folder, settings)
-    _print_batches(report.batches)
+    _print_ingest(_ingest_with_progress(folder, settings))
 
 
 @app.command()
@@ -144,17 +151,9 @@ def batches() -> None:
         fail(str(e))
     rows = con.execute(
         "SELECT batch_id, source_id, status, rows_in, rows_loaded, rows_repaired, "
-        "rows_quarantined, duration_s, finished_at FROM load_batch ORDER BY started_at").fetchall()
-    from rich.table import Table as RichTable
-
-    t = RichTable(title="Lots chargés")
-    for col in ("lot", "source", "statut", "reçues", "chargées", "réparées", "quarantaine",
-                "durée (s)", "fin"):
-        t.add_column(col)
-    for r in rows:
-        t.add_row(r[0], r[1], r[2], fr_int(r[3]), fr_int(r[4]), fr_int(r[5]), fr_int(r[6]),
-                  f"{r[7]:.1f}".replace(".", ","), f"{r[8]:%d/%m/%Y %H:%M}")
-    console.print(t)
+        "rows_quarantined, duration_s FROM load_batch ORDER BY started_at").fetchall()
+    con.close()
+    _print_batches(rows)
 
 
 @app.command()
@@ -186,13 +185,7 @@ def withdraw(
                   f"supprimées {r.detail}; ses données futures seront bloquées.")
 
 
-@app.command()
-def synth(
-    preset: str = typer.Option("demo", help="Network size: tiny, demo, primege or national."),
-    seed: int = typer.Option(42, help="Random seed; the same seed gives the same network."),
-    out: Path = typer.Option(..., help="Output folder (must not exist or be empty)."),
-) -> None:
-    """Generate a synthetic practice network: vendor exports, network.json and ground truth."""
+def _synth_with_progress(preset: str, seed: int, out: Path) -> Path:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from p4dp.synth.generate import SynthError, generate
@@ -211,9 +204,19 @@ def synth(
             bar.update(tasks[step], completed=done, total=total)
 
         try:
-            folder = generate(preset, seed, out, progress=on_progress)
+            return generate(preset, seed, out, progress=on_progress)
         except SynthError as e:
             fail(str(e))
+
+
+@app.command()
+def synth(
+    preset: str = typer.Option("demo", help="Network size: tiny, demo, primege or national."),
+    seed: int = typer.Option(42, help="Random seed; the same seed gives the same network."),
+    out: Path = typer.Option(..., help="Output folder (must not exist or be empty)."),
+) -> None:
+    """Generate a synthetic practice network: vendor exports, network.json and ground truth."""
+    folder = _synth_with_progress(preset, seed, out)
     console.print(f"Réseau « {preset} » (graine {seed}) écrit dans [bold]{folder}[/]")
 
 
@@ -221,25 +224,27 @@ def synth(
 def demo(
     preset: str = typer.Option("demo", help="Synthetic network preset."),
     seed: int = typer.Option(42, help="Random seed."),
-    serve: bool = typer.Option(True, help="Serve the web application afterwards (when available)."),
 ) -> None:
-    """Run everything on the embedded default: synthetic network → agent → ingest → warehouse."""
+    """Run everything on the embedded default: synthetic network → agent → ingest → warehouse.
+
+    The network is generated once into $P4DP_HOME/network-<preset>-<seed>; the warehouse is
+    rebuilt from it at every run.
+    """
     import shutil
 
     settings = get_settings()
     network = settings.home / f"network-{preset}-{seed}"
     if not (network / "network.json").is_file():
-        from p4dp.synth import generate
-
         console.rule(f"Réseau synthétique « {preset} » (graine {seed})")
-        generate(preset, seed, network)
+        _synth_with_progress(preset, seed, network)
     console.rule("Ingestion")
-    if settings.warehouse.exists():
-        settings.warehouse.unlink()  # the demo rebuilds its warehouse from scratch
+    settings.warehouse.unlink(missing_ok=True)
     shutil.rmtree(settings.home / "bundles", ignore_errors=True)
     report = _ingest_with_progress(network, settings)
-    _print_batches(report.batches)
-    console.print(f"Entrepôt : [bold]{settings.warehouse}[/] — {fr_int(report.rows_loaded)} lignes")
+    _print_ingest(report)
+    console.print(f"Entrepôt : [bold]{settings.warehouse}[/] — {fr_int(report.rows_loaded)} lignes "
+                  "chargées. Essayer : [bold]p4dp batches[/], [bold]p4dp quality report[/], "
+                  "[bold]p4dp indicators list[/].")
 
 
 # --- agent (practice side) ---------------------------------------------------------------------
