@@ -34,7 +34,7 @@ from p4dp.synth.text import (
 PROBLEMS_PER_ENCOUNTER_P = (0.6, 0.28, 0.12)
 #: Chance that a problem is the follow-up of a given active chronic condition (times the
 #: condition's ``followup_weight``: hypertension and diabetes are seen at most visits).
-CHRONIC_FOLLOWUP_PER_CONDITION = 0.42
+CHRONIC_FOLLOWUP_PER_CONDITION = 0.47
 #: ILI consultations: how the GP writes the result (influenza R80, or an ILI-like upper
 #: respiratory infection R74, or just a cough R05) and the reasons typed.
 ILI_RESULTS = ("R80", "R74", "R05")
@@ -107,6 +107,10 @@ def build_problems(enc: Encounters, pat: Patients, prac: Practitioners, pool: Po
         best = np.where(upd, j, best)
     p_chronic = 1 - (1 - CHRONIC_FOLLOWUP_PER_CONDITION) ** n_active
     chronic = (~ili) & (n_active > 0) & (rng.random(n) < p_chronic)
+    # A condition is followed once per visit: a second draw of it becomes an acute problem.
+    same_1 = np.r_[False, (e[1:] == e[:-1]) & (best[1:] == best[:-1]) & chronic[:-1]]
+    same_2 = np.r_[False, False, (e[2:] == e[:-2]) & (best[2:] == best[:-2]) & chronic[:-2]]
+    chronic &= ~(same_1 | same_2)
     condition = np.where(chronic, best, -1)
 
     # Acute problems by age group × calendar month.
