@@ -94,3 +94,16 @@ def test_cli_list_names_every_indicator():
     assert r.exit_code == 0
     for name in all_indicators():
         assert name in r.output
+
+
+def test_a_refused_line_list_is_never_queried(monkeypatch):
+    from p4dp.analytics import runner
+    from p4dp.privacy.disclosure import Requester
+
+    def boom(*a, **k):
+        raise AssertionError("the line list was queried")
+
+    monkeypatch.setattr(runner, "run_indicator", boom)
+    (p,) = runner.run_protected(None, ["surpoids_line_list"], Requester("gp", "arm_g2"),
+                                runner.Scope("practitioner", "arm_g1"))
+    assert p["refused"] and p["rows"] == []

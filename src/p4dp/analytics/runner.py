@@ -11,7 +11,7 @@ from pathlib import Path
 from p4dp.analytics.compile import IndicatorError, Warehouse, run_indicator
 from p4dp.analytics.library import all_indicators, get
 from p4dp.analytics.model import Filters, Scope
-from p4dp.privacy.disclosure import DisclosureRefused, Policy, Requester, protect
+from p4dp.privacy.disclosure import DisclosureRefused, Policy, Requester, protect, sees_exact
 
 
 def run_protected(wh: Warehouse, names: Iterable[str], requester: Requester,
@@ -24,15 +24,24 @@ def run_protected(wh: Warehouse, names: Iterable[str], requester: Requester,
     that a dashboard still shows its other panels.
     """
     names = list(names) or list(all_indicators())
+    filters = filters or Filters()
     for name in names:
         ind = get(name)
+        empty = {"indicator": ind.name, "theme": ind.theme, "title_fr": ind.title_fr,
+                 "kind": "line_list" if ind.is_line_list else "aggregate",
+                 "scope": scope.as_dict(), "filters": filters.as_dict(), "columns": [],
+                 "rows": []}
+        if ind.is_line_list and not sees_exact(requester, scope.as_dict()):
+            # refused before any query runs: a line list never exists for the wrong person
+            try:
+                protect({**empty, "kind": "line_list"}, requester, policy)
+            except DisclosureRefused as e:
+                yield {**empty, "refused": str(e)}
+                continue
         try:
             payload = run_indicator(wh, ind, scope, filters)
         except IndicatorError as e:
-            yield {"indicator": ind.name, "theme": ind.theme, "title_fr": ind.title_fr,
-                   "kind": "line_list" if ind.is_line_list else "aggregate",
-                   "scope": scope.as_dict(), "filters": (filters or Filters()).as_dict(),
-                   "columns": [], "rows": [], "error": str(e)}
+            yield {**empty, "error": str(e)}
             continue
         try:
             yield protect(payload, requester, policy)
