@@ -186,8 +186,9 @@ def _find_matches(norm: Normalised, field_name: str) -> list[_Match]:
             pref = _field_preference(e.code, field_name, e.weak)
             spread = placed[e.rank][-1] - placed[e.rank][0]  # contiguous words first
             if field_name == "procedure":
-                # A procedure text names an act first: "TDR angine négatif" is the test (R33).
-                return pref > 1, -e.length, pref, spread, e.rank
+                # A procedure text names an act first: "TDR angine négatif" is the test (R33);
+                # a generic act word ("test", "demande") does not outrank a longer term.
+                return pref != 0, -e.length, pref, spread, e.rank
             return -e.length, pref, spread, e.rank
 
         found.sort(key=order)
@@ -214,9 +215,10 @@ def _field_preference(code: str, field_name: str, weak: bool = False) -> int:
     ("chute", a drug name, "conseils") that yields to any other term in reasons and results."""
     comp = icpc.component(code)
     if field_name == "procedure":
+        # The "~" weak mark is for reasons and results: a drug name is the act itself here.
         if comp != "process":
             return 2
-        return 1 if weak or icpc.number(code) in WEAK_PROCEDURE else 0
+        return 1 if icpc.number(code) in WEAK_PROCEDURE else 0
     weak = weak or _is_weak(code)
     if field_name == "result":
         if comp == "process":
@@ -316,6 +318,9 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
     chapter = next((m.entry.code[0] for m in live
                     if icpc.component(m.entry.code) != "process" and not m.entry.code.startswith("-")),
                    None)
+    if chapter is None:  # "avis cardiologue": the specialist named gives the body system
+        spec = lexicon_mod.specialties()
+        chapter = next((spec[k] for k in norm.keys if k in spec), None)
     for m in live:
         code = m.entry.code
         if code.startswith("-"):

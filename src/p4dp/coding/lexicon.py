@@ -97,6 +97,24 @@ def raw_terms() -> list[tuple[str, str, str]]:
 
 
 @lru_cache(maxsize=1)
+def specialties() -> dict[str, str]:
+    """Matching key of a specialist's name -> the chapter letter it covers (specialties.tsv)."""
+    from p4dp.coding.normalise import stem
+
+    out: dict[str, str] = {}
+    text = resources.files(_DATA).joinpath("specialties.tsv").read_text(encoding="utf-8")
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        if len(parts) != 2 or parts[1].strip() not in icpc.CHAPTERS:
+            raise ValueError(f"specialties.tsv line {lineno}: expected 'word<TAB>chapter letter'")
+        for key in term_keys(parts[0]) or (stem(parts[0].strip()),):
+            out.setdefault(key, parts[1].strip())
+    return out
+
+
+@lru_cache(maxsize=1)
 def combinations() -> dict[tuple[str, str], str]:
     """(main code, other code named in the same text) -> more precise code (combinations.tsv)."""
     out: dict[tuple[str, str], str] = {}
