@@ -65,9 +65,14 @@ def build_pool(size: int, seed: int) -> list[tuple[str, str]]:
     pool: dict[tuple[str, str], None] = {}
     for t, f in base:
         pool[(t, f)] = None
-    while len(pool) < size:
+    attempts = 0
+    while len(pool) < size and attempts < 50 * size:
+        attempts += 1
         t, f = r.choice(base)
-        pool[(r.choice(_DECOR)(t, r), f)] = None
+        # One or two decorations: enough distinct variants for large pools.
+        for _ in range(r.randint(1, 2)):
+            t = r.choice(_DECOR)(t, r)
+        pool[(t, f)] = None
     out = list(pool)
     r.shuffle(out)
     return out[:size]
