@@ -36,7 +36,7 @@ STOPWORDS = frozenset(
     bilateraux depuis jour jours j semaine semaines sem mois an ans h heure heures hier
     matin soir nuit aujourd hui ce matin cote cotes gche dte dr dt drt g
     mr mme mlle monsieur madame pt patient patiente
-    tres plus assez bien tous tout toute toutes temps fois quand comme
+    tres plus assez bien tous tout toute toutes temps fois quand comme toujours pendant
     """.split()
 ) - {"cote", "cotes"}
 
