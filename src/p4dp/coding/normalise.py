@@ -34,7 +34,7 @@ STOPWORDS = frozenset(
     son sa ses mon ma mes ton leur leurs qui que qu y il elle ils elles on se s est sont
     etait ete avoir fait faite faites droit droite gauche bilateral bilaterale bilaterales
     bilateraux depuis jour jours j semaine semaines sem mois an ans h heure heures hier
-    matin soir nuit aujourd hui ce matin cote cotes gche dte dr dt drt g
+    matin soir nuit aujourd hui ce matin cote cotes gche dte dr drt g
     mr mme mlle monsieur madame pt patient patiente
     tres plus assez bien tous tout toute toutes temps fois quand comme toujours pendant
     """.split()
