@@ -232,3 +232,71 @@ def test_a_later_export_updates_and_extends_without_duplicates(loaded, network, 
     expected = fingerprint(settings.warehouse, cfg.source_id)
     for t in CLINICAL_TABLES:
         assert full[t.name] == expected[t.name], t.name
+
+
+#: Issue 3's bars, measured on the real path (readers → agent → coding → quality → warehouse).
+MIN_RECALL_PER_KIND = 0.95
+MAX_CLEAN_ROWS_FLAGGED = 0.005
+
+
+def test_quality_catches_injected_errors_on_the_real_path(loaded, network):
+    """Recall per injected error kind ≥ 95 %, and ≤ 0.5 % of clean rows flagged.
+
+    A row counts as flagged when it was repaired (repair_rule set), quarantined, or is missing
+    from its table (a removed duplicate). Ground-truth keys are local ids: they are pseudonymised
+    with the practice's key exactly as the agent does.
+    """
+    from p4dp.agent import load_keys
+    from p4dp.privacy.pseudonym import ID_COLUMN_KINDS, pseudonymise
+    from p4dp.quality import all_repairs
+    from p4dp.synth.dirt import NON_ERROR_KINDS
+
+    settings, _ = loaded
+    errors = pq.read_table(network / "ground_truth" / "errors.parquet")
+    errors = errors.filter(pc.invert(pc.is_in(errors["kind"], value_set=pc.unique(
+        pc.cast(pa_array(NON_ERROR_KINDS), errors["kind"].type)))))
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    quarantined = {k for (k,) in con.execute(
+        "SELECT row_key FROM quarantine WHERE row_key IS NOT NULL").fetchall()}
+    recall: dict[str, list[bool]] = {}
+    error_keys: set[str] = set()
+    for source_id in pc.unique(errors["source_id"]).to_pylist():
+        key = load_keys(source_id, settings).pseudonym
+        mine = errors.filter(pc.equal(errors["source_id"], source_id))
+        for name in pc.unique(mine["table"]).to_pylist():
+            rows = mine.filter(pc.equal(mine["table"], name))
+            id_col = f"{name}_id"
+            pseudo = pseudonymise(rows["row_key"], key, source_id, ID_COLUMN_KINDS[id_col])
+            repair = "repair_rule" if name in ("biometric", "lab_result") else "NULL"
+            present = dict(con.execute(
+                f"SELECT {id_col}, {repair} IS NOT NULL FROM {name} WHERE source_id = ?",
+                [source_id]).fetchall())
+            for kind, pid in zip(rows["kind"].to_pylist(), pseudo.to_pylist()):
+                flagged = pid in quarantined or pid not in present or present[pid]
+                recall.setdefault(kind, []).append(flagged)
+                error_keys.add(pid)
+    assert recall, "no injected errors in the ground truth"
+    low = {k: round(sum(v) / len(v), 3) for k, v in recall.items()
+           if sum(v) / len(v) < MIN_RECALL_PER_KIND}
+    assert low == {}, f"recall below {MIN_RECALL_PER_KIND:.0%}: {low}"
+    # Clean rows flagged: quality repairs (not unit conversions) and quarantined rows, over every
+    # clinical table, that the ground truth does not list as injected errors.
+    rules = ", ".join(f"'{r.rule}'" for r in all_repairs())
+    flagged_clean = total = 0
+    for t in CLINICAL_TABLES:
+        (pk,) = t.primary_key
+        total += con.execute(f"SELECT count(*) FROM {t.name}").fetchone()[0]
+        if t.name in ("biometric", "lab_result"):
+            repaired = con.execute(
+                f"SELECT {pk} FROM {t.name} WHERE repair_rule IN ({rules})").fetchall()
+            flagged_clean += sum(1 for (k,) in repaired if k not in error_keys)
+    q_clean = con.execute("SELECT row_key FROM quarantine WHERE row_key IS NOT NULL").fetchall()
+    flagged_clean += sum(1 for (k,) in q_clean if k not in error_keys)
+    total += len(q_clean)
+    assert flagged_clean / total <= MAX_CLEAN_ROWS_FLAGGED, (flagged_clean, total)
+
+
+def pa_array(values):
+    import pyarrow as pa
+
+    return pa.array(list(values), pa.string())

@@ -16,10 +16,13 @@ from p4dp.synth.biometrics import KIND
 
 #: Child (2–17 years) weights typed one decimal place off: 35.8 → 3.58 (the seed's 6-year-old).
 IMPLAUSIBLE_WEIGHT_RATE = 0.003
-#: Child (2–11 years) heights replaced by an adult's (the seed's 6-year-old of 165.5 cm); at these
-#: ages an adult height is impossible, not merely tall.
+#: Child (2–7 years) heights replaced by an adult's (the seed's 6-year-old of 165.5 cm), at least
+#: IMPLAUSIBLE_HEIGHT_MIN_GAIN_CM above the true height. Below 8 years this puts the reading beyond
+#: WHO's +6 SD height-for-age cleaning limit (8-year-old boys: median 127.3 cm, SD ≈ 5.7 cm), i.e.
+#: impossible, not merely tall; at 11 years an adult's height is only ≈ +4 SD and stays plausible.
 IMPLAUSIBLE_HEIGHT_FOR_AGE_RATE = 0.002
-IMPLAUSIBLE_HEIGHT_AGES = (2, 12)
+IMPLAUSIBLE_HEIGHT_AGES = (2, 8)
+IMPLAUSIBLE_HEIGHT_MIN_GAIN_CM = 50
 #: Recorded BMI rows that disagree with the same-day weight/height: decimal shift (0.32 for 31.5)
 #: or garbage (212 278,88), as in the seed.
 WRONG_RECORDED_BMI_RATE = 0.04
@@ -133,7 +136,8 @@ def dirty_biometrics(bio: dict, age: np.ndarray, birth: np.ndarray, decimal_comm
     lo, hi = IMPLAUSIBLE_HEIGHT_AGES
     i = _pick(rng, h & (age >= lo) & (age < hi), IMPLAUSIBLE_HEIGHT_FOR_AGE_RATE, touched)
     old = v[i].copy()
-    v[i] = np.maximum(np.round(rng.normal(168, 8, len(i)) * 2) / 2, old + 30)
+    v[i] = np.maximum(np.round(rng.normal(168, 8, len(i)) * 2) / 2,
+                      old + IMPLAUSIBLE_HEIGHT_MIN_GAIN_CM)
     log.add("biometric", i, "value", "implausible_height_for_age", v[i], old)
 
     i = _pick(rng, b, WRONG_RECORDED_BMI_RATE, touched)

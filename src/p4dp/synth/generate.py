@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from p4dp.synth.network import (
@@ -21,6 +22,7 @@ from p4dp.synth.network import (
     network_context,
     practices_table,
 )
+from p4dp.cdm import table
 from p4dp.synth.presets import get_preset
 
 Progress = Callable[[str, int, int], None]
@@ -91,6 +93,20 @@ def network_json_from(preset: str, seed: int, today: date, practices: pa.Table) 
     }
 
 
+def rekey_errors(errors: pa.Table, tables: dict[str, pa.Table],
+                 read_ids: dict[str, pa.Array]) -> pa.Table:
+    """Key the ground truth of injected errors with the ids the format's reader will give (csv-fr
+    biometrics are re-keyed by reading session), so quality recall can be measured on every
+    format."""
+    row_key = errors["row_key"]
+    for name, new_ids in read_ids.items():
+        id_col = table(name).primary_key[0]
+        idx = pc.index_in(row_key, value_set=tables[name][id_col].combine_chunks())
+        hit = pc.and_(pc.equal(errors["table"], name), pc.is_valid(idx))
+        row_key = pc.if_else(hit, pc.take(new_ids, idx), row_key)
+    return errors.set_column(errors.column_names.index("row_key"), "row_key", row_key)
+
+
 def generate(preset: str, seed: int, out: Path, *, today: date | None = None,
              progress: Progress | None = None) -> Path:
     """Build the network and write it to ``out`` (which must not exist or be empty):
@@ -101,7 +117,7 @@ def generate(preset: str, seed: int, out: Path, *, today: date | None = None,
     out = Path(out)
     _check_output(out)
     try:
-        from p4dp.synth.writers import write_export
+        from p4dp.synth.writers import read_back_ids, write_export
     except ImportError as e:  # pragma: no cover - only before the writers exist
         raise SynthError("les écrivains d'export ne sont pas installés / export writers "
                          f"missing: {e}")
@@ -129,6 +145,8 @@ def generate(preset: str, seed: int, out: Path, *, today: date | None = None,
                 folder = tmp / "exports" / source_id
                 folder.mkdir(parents=True)
                 write_export(fmts[source_id], tables, folder)
+                truth["errors"] = rekey_errors(truth["errors"], tables,
+                                               read_back_ids(fmts[source_id], tables))
                 for name, t in truth.items():
                     writers[name].write_table(t)
                 report("exports", k + 1, total)

@@ -407,7 +407,49 @@ def build_practice(ctx: _Context, i: int) -> tuple[dict[str, pa.Table], dict[str
         }, schema=GROUND_TRUTH_SCHEMAS["identity_tokens"]))
     tokens = pa.concat_tables(tok_parts)
 
-    return tables, {"problem_codes": problem_codes, "errors": errors, "identity_tokens": tokens}
+    return _drop_clean_after_death(
+        tables, {"problem_codes": problem_codes, "errors": errors, "identity_tokens": tokens})
+
+
+def _drop_clean_after_death(
+    tables: dict[str, pa.Table], truth: dict[str, pa.Table]
+) -> tuple[dict[str, pa.Table], dict[str, pa.Table]]:
+    """Remove rows dated after their patient's death unless they are injected errors.
+
+    Some generators (lab series, vaccination schedules, events near a death date) can date a row
+    after the death; a real record has none, and the quality step rightly quarantines them, which
+    would count as false alarms on clean rows. Ground-truth rows of removed rows go too.
+    """
+    pat = tables["patient"]
+    dead = pat.filter(pc.is_valid(pat["death_date"]))
+    if dead.num_rows == 0:
+        return tables, truth
+    errors = truth["errors"]
+    errors = errors.filter(pc.invert(pc.is_in(
+        errors["kind"], value_set=pa.array(dirt.NON_ERROR_KINDS, pa.string()))))
+    for name, t in tables.items():
+        if name == "patient" or "date" not in t.column_names or "patient_id" not in t.column_names:
+            continue
+        id_col = cdm_table(name).primary_key[0]
+        death = pc.take(dead["death_date"],
+                        pc.index_in(t["patient_id"], value_set=dead["patient_id"]))
+        after = pc.fill_null(pc.greater(t["date"], death), False)
+        injected = pc.is_in(t[id_col], value_set=errors.filter(
+            pc.equal(errors["table"], name))["row_key"].combine_chunks())
+        drop = pc.and_(after, pc.invert(injected))
+        gone = t.filter(drop)[id_col].combine_chunks()
+        if len(gone) == 0:
+            continue
+        tables[name] = t.filter(pc.invert(drop))
+        for key, gt in truth.items():
+            key_col = "problem_id" if key == "problem_codes" else "row_key"
+            hit = pc.is_in(gt[key_col], value_set=gone)
+            if key != "problem_codes":
+                hit = pc.and_(hit, pc.equal(gt["table"], name))
+            elif name != "problem":
+                continue
+            truth[key] = gt.filter(pc.invert(hit))
+    return tables, truth
 
 
 def _add_seed_readings(bio: dict, enc, pat,
