@@ -230,7 +230,15 @@ def code_batch(tables: dict[str, pa.Table], min_confidence: float | None = None)
     }
     for name, step in steps.items():
         if name in tables and tables[name] is not None:
-            out[name] = step(tables[name])
+            try:
+                out[name] = step(tables[name])
+            except (ValueError, TypeError, KeyError, pa.ArrowException) as e:
+                if name in ("problem", "antecedent"):
+                    raise  # the ICPC-2 coder never fails on text: an error here is a bug
+                # A terminology lookup that fails must not stop the load: the table keeps its
+                # uncoded columns (conformed) and the reason is logged for the data steward.
+                log.warning("coding of table %s skipped: %s: %s", name, type(e).__name__, e)
+                out[name] = conform(name, tables[name])
     return out
 
 
