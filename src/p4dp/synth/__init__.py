@@ -5,14 +5,8 @@
 ground truth (docs/synth.md).
 """
 
+from p4dp.synth.generate import SynthError, generate
 from p4dp.synth.network import Network, build_network
 from p4dp.synth.presets import PRESETS, Preset, get_preset
 
-
-def generate(*args, **kwargs):
-    from p4dp.synth.generate import generate as _generate
-
-    return _generate(*args, **kwargs)
-
-
-__all__ = ["PRESETS", "Network", "Preset", "build_network", "generate", "get_preset"]
+__all__ = ["PRESETS", "Network", "Preset", "SynthError", "build_network", "generate", "get_preset"]
