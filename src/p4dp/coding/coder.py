@@ -81,6 +81,30 @@ _RELATIVES = frozenset("""pere mere frere freres soeur soeurs parent parents gra
 FAMILY_WINDOW = 3
 #: Bound of the per-process cache (distinct texts); cleared when full.
 CACHE_MAX = 500_000
+#: Words that only name the act of prescribing or doing ("ordonnance", "injection", "fait"): in
+#: the procedure field a more specific act named beside them is what was done ("injection
+#: Gardasil" is the vaccination, "prescription ECBU" the urine culture).
+GENERIC_ACT_WORDS = frozenset("""ordonnance ordonnances prescription prescrit prescrite injection
+    renouvellement demande fait faite faire realise realisee rendez vous pris prise arret""".split())
+#: Texts made only of these words carry no clinical or administrative content and get no code
+#: (evaluation convention 10: "vu", "idem", "cs", "xxx", "RDV annulé", "pt pas venu").
+EMPTY_WORDS = frozenset("""vu vue revu revue idem cf voir consultation consult rendez vous annule
+    annulee annulation reporte reportee deplace pas venu venue pt patient patiente absent
+    absente excuse excusee xxx xx x rien honore lapin ok""".split())
+#: After "cf" / "voir" these words only point elsewhere ("cf courrier", "voir notes").
+POINTER_WORDS = frozenset({"cf", "voir"})
+POINTED_WORDS = frozenset("""courrier courriers note notes dossier compte rendu cr observation
+    observations obs precedent precedente ci dessus dessous haut bas lettre mail
+    consultation""".split())
+#: The ICPC-2 code of a normal finding (A97 "No disease"): a conclusion, so in the reason and
+#: procedure fields "RAS" carries nothing to code (evaluation convention 9).
+NORMAL_FINDING = "A97"
+#: Process number of a prescription (ICPC-2 "-50 Medication - prescription/request/renewal/
+#: injection"): a drug named in the procedure field is this act.
+PRESCRIPTION = 50
+#: Confidence multiplier of a procedure inferred from a problem named alone in the procedure
+#: field ("angine" typed as the act: its treatment, R50).
+PRESUMED_ACT_FACTOR = 0.85
 
 
 @dataclass(frozen=True)
@@ -107,6 +131,7 @@ class _Match:
     fuzzy: bool
     qualifier: Qualifier = NONE
     code: str = ""
+    segment: int = 0  # index of the problem segment ("ECG + bilan" : ECG is 0)
 
     @property
     def start(self) -> int:
@@ -168,7 +193,7 @@ def _find_matches(norm: Normalised, field_name: str) -> list[_Match]:
                 fuzzy_at.add(i)
     matches: list[_Match] = []
     seg_start = 0
-    for end in [i for i, k in enumerate(keys) if k == SEP] + [len(keys)]:
+    for segment, end in enumerate([i for i, k in enumerate(keys) if k == SEP] + [len(keys)]):
         positions: dict[str, int] = {}
         for i in range(seg_start, end):
             if keys[i] and keys[i] not in positions:
@@ -201,7 +226,7 @@ def _find_matches(norm: Normalised, field_name: str) -> list[_Match]:
                                     for i in range(pos[0] + 1, pos[-1])):
                 continue  # "lombalgie sans irradiation" is not "lombalgie avec irradiation"
             used.update(pos)
-            matches.append(_Match(e, pos, bool(fuzzy_at.intersection(pos))))
+            matches.append(_Match(e, pos, bool(fuzzy_at.intersection(pos)), segment=segment))
     matches.sort(key=lambda m: m.start)
     return matches
 
@@ -294,8 +319,52 @@ def _describe(m: _Match) -> str:
     return f"{m.code} « {m.entry.term} »{suffix}"
 
 
+def _stemmed(words: frozenset[str]) -> frozenset[str]:
+    from p4dp.coding.normalise import stem
+
+    return frozenset(words | {stem(w) for w in words})
+
+
+_GENERIC_KEYS = _stemmed(GENERIC_ACT_WORDS)
+_EMPTY_KEYS = _stemmed(EMPTY_WORDS)
+_POINTED_KEYS = _stemmed(POINTED_WORDS)
+
+
+def _is_empty(norm: Normalised) -> bool:
+    """The text says nothing to code: only "vu", "idem", "RDV annulé" ... or a pointer to
+    another document ("cf courrier", "voir notes")."""
+    words = [k for k in norm.keys if k and k != SEP and not k.isdigit()]
+    if not words:
+        return True
+    if all(k in _EMPTY_KEYS for k in words):
+        return True
+    return words[0] in POINTER_WORDS and all(k in _POINTED_KEYS or k in _EMPTY_KEYS for k in words[1:])
+
+
+def _is_generic_act(m: _Match) -> bool:
+    return m.entry.keys <= _GENERIC_KEYS
+
+
+@lru_cache(maxsize=50_000)
+def _names_drug(text: str) -> bool:
+    """A drug of the terminology package is named in the text ("Zyrtec", "amox 1g x3")."""
+    from p4dp.terminology.drugs import _match_one
+
+    try:
+        return _match_one(text)[2]
+    except Exception:  # noqa: BLE001 - the drug table is optional for coding
+        return False
+
+
+def _prescription(chapter: str | None, why: str, confidence: float) -> Coding:
+    code = f"{chapter or 'A'}{PRESCRIPTION}"
+    return Coding(code, round(confidence, 3), why, default_chapter=chapter is None)
+
+
 def code_normalised(norm: Normalised, field_name: str, min_confidence: float) -> Coding:
     """Code one normalised text for a field (``reason``, ``result`` or ``procedure``)."""
+    if _is_empty(norm):
+        return abstain("aucun contenu clinique ni administratif (texte vide de sens, renvoi)")
     matches = _find_matches(norm, field_name)
     if matches and norm.cues:
         spans = [_span(norm, m) for m in matches]
@@ -310,7 +379,9 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
     live = [m for m in matches if not m.qualifier.negated]
     negated = [m for m in matches if m.qualifier.negated]
     if not matches:
-        return _model_coding(norm, min_confidence)
+        if field_name == "procedure" and _names_drug(norm.clean):
+            return _prescription(None, "médicament nommé : prescription", CONF_FULL * FUZZY_FACTOR)
+        return _model_coding(norm, min_confidence, process_only=field_name == "procedure")
     if not live:
         terms = ", ".join(f"« {m.entry.term} »" for m in negated)
         return abstain(f"terme nié ({terms})")
@@ -328,17 +399,31 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
         if m.qualifier.family and _family_applies(m, code):
             code = family_code(code)
         m.code = code
-    def rank(m: _Match) -> tuple[int, int, int]:
+    def rank(m: _Match) -> tuple[int, ...]:
         pref = _field_preference(m.code, field_name, m.entry.weak)
         if field_name != "procedure" and m.fuzzy and icpc.component(m.code) == "process":
             pref = max(pref, 2)  # a corrected word is a weak reason to call the visit an act
         if field_name == "procedure":
-            # "ordonnance de kiné": the more specific act named wins over the generic one.
-            return pref, -m.entry.length, m.start
-        return pref, 0, m.start
+            # The first act written is the main one ("ECG + bilan lipidique" is the ECG), but
+            # a specific act beats a generic one ("ordonnance de kiné", "injection Gardasil").
+            return pref, _is_generic_act(m), m.segment, -m.entry.length, m.start
+        return pref, 0, 0, 0, m.start
 
     ranked = sorted(live, key=rank)
     main = ranked[0]
+    if field_name != "result" and all(m.code == NORMAL_FINDING for m in live):
+        return abstain("constat normal (« RAS ») : une conclusion, pas un motif ni un acte")
+    if field_name == "procedure" and icpc.component(main.code) != "process":
+        # Convention: a procedure is always an act. A drug named is its prescription; a
+        # problem named alone stands for its treatment ("angine" typed as the act: R50).
+        if _names_drug(norm.clean):
+            return _prescription(chapter, f"médicament nommé : prescription | {_describe(main)}",
+                                 CONF_FULL * FUZZY_FACTOR)
+        letter = main.code[0] if main.code not in (FAMILY_CANCER, FAMILY_CARDIO, FAMILY_OTHER) else None
+        conf = (CONF_FLOOR + (CONF_FULL - CONF_FLOOR) * _coverage(norm, matches)) * PRESUMED_ACT_FACTOR
+        if conf < min_confidence:
+            return abstain(f"aucun acte nommé ({_describe(main)}), confiance {conf:.2f}")
+        return _prescription(letter, f"aucun acte nommé : traitement présumé de {_describe(main)}", conf)
     named = {m.code for m in ranked[1:]}
     better = next((c for (a, b), c in lexicon_mod.combinations().items() if a == main.code and b in named), None)
     confidence = CONF_FLOOR + (CONF_FULL - CONF_FLOOR) * _coverage(norm, matches)
@@ -367,13 +452,13 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
                   default_chapter=chapter is None and main.entry.code.startswith("-"))
 
 
-def _model_coding(norm: Normalised, min_confidence: float) -> Coding:
+def _model_coding(norm: Normalised, min_confidence: float, process_only: bool = False) -> Coding:
     text = " ".join(k for k in norm.keys if k and k != SEP and not k.isdigit())
     if len(text.replace(" ", "")) < 3:
         return abstain("aucun terme médical reconnu")
     from p4dp.coding.model import get_model
 
-    pred = get_model().predict([text])[0]
+    pred = get_model().predict([text], process_only=process_only)[0]
     default = pred.code.startswith("-")
     code = "A" + pred.code[1:] if default else pred.code
     confidence = round(min(1.0, MODEL_FACTOR * pred.similarity), 3)

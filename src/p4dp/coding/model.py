@@ -100,6 +100,15 @@ class FallbackModel:
         self.train_matrix = None
         self.train_codes: np.ndarray = np.array([], dtype=object)
 
+    def _process_mask(self) -> np.ndarray:
+        from p4dp.coding import icpc
+
+        mask = getattr(self, "_process", None)
+        if mask is None or len(mask) != len(self.classes):
+            mask = np.array([icpc.component(str(c)) == "process" for c in self.classes], dtype=bool)
+            self._process = mask
+        return mask
+
     def fit(self, texts: list[str], codes: list[str]) -> FallbackModel:
         import scipy.sparse as sp
         from sklearn.preprocessing import normalize
@@ -116,11 +125,15 @@ class FallbackModel:
         self.train_codes = np.asarray(codes, dtype=object)
         return self
 
-    def predict(self, texts: list[str]) -> list[Prediction]:
+    def predict(self, texts: list[str], process_only: bool = False) -> list[Prediction]:
+        """Nearest code of each text; ``process_only`` keeps process codes (30-69) only, for
+        the procedure field, where the answer is always an act."""
         if not texts:
             return []
         x = self.vectorizer.transform(texts)
         scores = (x @ self.weights_t).toarray()
+        if process_only:
+            scores[:, ~self._process_mask()] = -1.0
         best = scores.argmax(axis=1)
         sims = (x @ self.train_t).tocsr()
         out = []

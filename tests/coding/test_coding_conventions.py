@@ -1,0 +1,89 @@
+"""The documented ICPC-2 coding conventions the coder follows (docs/coding.md, "Conventions"):
+procedures are always acts, the first act written wins, empty texts and normal findings get no
+code outside the result field, lab tests keep the body system they explore."""
+
+from __future__ import annotations
+
+import pytest
+
+from p4dp.coding import icpc
+from p4dp.coding.coder import NO_CODE, Coder
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _model_cache(tmp_path_factory: pytest.TempPathFactory):
+    from p4dp.coding import model
+
+    folder = tmp_path_factory.mktemp("coding-cache-conventions")
+    original = model._cache_dir
+    model._cache_dir = lambda: folder
+    yield
+    model._cache_dir = original
+
+
+@pytest.fixture(scope="module")
+def coder() -> Coder:
+    return Coder(min_confidence=0.5)
+
+
+@pytest.mark.parametrize("text", ["vu", "idem", "cs", "RDV annulé", "pt pas venu", "cf courrier",
+                                  "voir notes", "xxx", "??", "."])
+@pytest.mark.parametrize("field", ["motif", "resultat", "procedure"])
+def test_texts_without_content_get_no_code(coder: Coder, text: str, field: str) -> None:
+    assert coder.code(text, field).code == NO_CODE
+
+
+def test_pointer_words_do_not_hide_content(coder: Coder) -> None:
+    # "voir" followed by a clinical word is not a pointer to another document.
+    assert coder.code("voir cardiologue", "procedure").code == "K67"
+    assert coder.code("courrier", "procedure").code != NO_CODE
+
+
+@pytest.mark.parametrize("field, code", [("motif", NO_CODE), ("procedure", NO_CODE), ("resultat", "A97")])
+def test_normal_finding_only_codes_a_result(coder: Coder, field: str, code: str) -> None:
+    assert coder.code("RAS", field).code == code
+
+
+@pytest.mark.parametrize("text, code", [
+    ("ECG + bilan lipidique", "K42"),         # the first act written
+    ("bilan lipidique + ECG", "T34"),
+    ("2ème injection Gardasil", "A44"),        # the vaccine, not the generic injection
+    ("prescription ECBU", "U33"),
+    ("ordonnance kiné", "A57"),
+    ("arrêt de l'antibiotique", "A50"),
+    ("arrêt de travail", "A62"),
+    ("arrêt", "A62"),
+    ("revoir si persistance", "A63"),
+    ("RDV pris chez le cardio", "K67"),
+    ("pose stérilet", "W53"),
+    ("retrait implant", "W52"),
+    ("bilan lipidique", "T34"),
+    ("INR", "K34"),
+    ("doppler des TSA", "K41"),
+])
+def test_procedure_acts(coder: Coder, text: str, code: str) -> None:
+    assert coder.code(text, "procedure").code == code
+
+
+@pytest.mark.parametrize("text", ["Zyrtec", "Kardegic 75", "amox 1g x3 6j", "Tobrex collyre"])
+def test_a_drug_named_in_a_procedure_is_its_prescription(coder: Coder, text: str) -> None:
+    result = coder.code(text, "procedure")
+    assert result.code.endswith("50"), result
+
+
+@pytest.mark.parametrize("text", ["angine", "HTA", "toux", "lumbago", "Kardegic", "xyzzyq",
+                                  "pilule", "sterilet", "entorse cheville"])
+def test_a_procedure_is_never_a_problem_code(coder: Coder, text: str) -> None:
+    code = coder.code(text, "procedure").code
+    assert code == NO_CODE or icpc.component(code) == "process", code
+
+
+def test_a_problem_named_alone_as_procedure_is_its_treatment(coder: Coder) -> None:
+    result = coder.code("angine", "procedure")
+    assert result.code == "R50"
+    assert "présumé" in result.explanation
+
+
+def test_family_history_plural_is_still_family(coder: Coder) -> None:
+    assert coder.code("ATCD familiaux de mort subite", "resultat").code == "K22"
+    assert coder.code("ATCD familiaux de diabète", "resultat").code == "A23"
