@@ -98,7 +98,7 @@ def test_line_list_of_a_gps_patients(kids):
 # --- Examen ---------------------------------------------------------------------------------------
 
 
-def lab(i, pid, date, value, code="inr"):
+def lab(i, pid, date, value, code="INR"):
     return {"lab_result_id": f"l{i:02d}", "patient_id": pid, "date": date, "raw_label": "INR",
             "exam_code": code, "value": value}
 
@@ -121,7 +121,7 @@ def inr(make_wh_mod):
             lab(8, "i2", D(2024, 2, 26), 3.0),    # same day: a 0-day interval counts nothing
             lab(9, "i3", D(2024, 3, 1), 5.2),     # a single INR: no TTR
             lab(10, "i3", D(2024, 3, 2), None),   # no value: ignored
-            lab(11, "i3", D(2024, 3, 2), 7.0, code="hba1c"),
+            lab(11, "i3", D(2024, 3, 2), 7.0, code="HBA1C"),
         ],
     )
 
@@ -163,7 +163,7 @@ def test_inr_line_list(inr):
 
 def test_top_exams(inr):
     p = run_indicator(inr, get("examen_top_exams"))
-    assert p["rows"] == [[1, "inr", 10, 3], [2, "hba1c", 1, 1]]
+    assert p["rows"] == [[1, "INR", 10, 3], [2, "HBA1C", 1, 1]]
 
 
 def test_compiled_sql_is_reused_from_disk_by_a_new_process(kids, tmp_path, monkeypatch):

@@ -73,6 +73,29 @@ class Warehouse:
         return self.backend.table(name)
 
     @cached_property
+    def _stored(self) -> dict[str, frozenset[str]]:
+        con = getattr(self.backend, "con", None)
+        if con is None:  # another engine: ask Ibis
+            return {n: frozenset(self.backend.table(n).columns)
+                    for n in self.backend.list_tables() if n.startswith("mart_")}
+        rows = con.execute("SELECT table_name, column_name FROM information_schema.columns "
+                           "WHERE table_name LIKE 'mart\\_%' ESCAPE '\\'").fetchall()
+        out: dict[str, set[str]] = {}
+        for t, c in rows:
+            out.setdefault(t, set()).add(c)
+        return {t: frozenset(c) for t, c in out.items()}
+
+    def mart(self, name: str) -> ir.Table:
+        """An analytics mart (`p4dp.analytics.marts`): the stored table when the warehouse has it
+        with the expected columns, else the same definition evaluated on the CDM tables."""
+        from p4dp.analytics.marts import MARTS
+
+        expr = MARTS[name].build(self.table)
+        if set(expr.columns) <= self._stored.get(name, frozenset()):
+            return self.table(name).select(*expr.columns)
+        return expr
+
+    @cached_property
     def patients(self) -> ir.Table:
         """Patient context: one row per patient who did not object, with practice and region."""
         p = self.table("patient")
@@ -275,10 +298,13 @@ def compile_indicator(wh: Warehouse, ind: Indicator, scope: Scope = Scope(),
         if missing:
             raise IndicatorError(f"{ind.name}: line-list columns {missing} not in the frame")
         cols = {c: (t._age if c == "age" else t[c]) for c in ind.line_list}
+        # patient and date first, then every other column: a total order, so two runs (or two
+        # engines) list a patient seen by two GPs in the same order
         order = [c for c in ("patient_id", "date") if c in ind.line_list]
+        order += [c for c in ind.line_list if c not in order]
         sel = t.select(**cols)
         # nulls last, spelled out: the engines' defaults differ (see portable)
-        expr = sel.order_by([sel[c].asc(nulls_first=False) for c in order or ind.line_list])
+        expr = sel.order_by([sel[c].asc(nulls_first=False) for c in order])
         columns = tuple({"name": c, "label_fr": ind.label_of(c), "role": "line"}
                         for c in ind.line_list)
         return Compiled(ind, expr, columns, tuple(ignored))

@@ -60,22 +60,65 @@ MARTS: tuple[Mart, ...] = (
 )
 
 
+def _cdm_table(name: str):
+    """An unbound Ibis table with the warehouse's (central) schema of a CDM table."""
+    import ibis
+
+    from p4dp.cdm import table
+
+    return ibis.table(ibis.Schema.from_pyarrow(table(name).arrow_schema("central")), name=name)
+
+
+def analytics_mart_sql() -> list[tuple[str, str, dict]]:
+    """(name, SELECT with a `{where}` placeholder on source_id, in-memory reference tables) of
+    the analytics marts (`p4dp.analytics.marts`), compiled from their Ibis definitions so that
+    the stored mart and the on-the-fly fallback can never differ."""
+    import ibis
+    import ibis.expr.operations as ops
+
+    from p4dp.analytics.marts import MARTS as ANALYTICS_MARTS
+
+    out = []
+    for name, mart in ANALYTICS_MARTS.items():
+        expr = mart.build(_cdm_table)
+        memtables = {node.name: node.data.to_pyarrow(node.schema)
+                     for node in expr.op().find(ops.InMemoryTable)}
+        sql = str(ibis.to_sql(expr, dialect="duckdb"))
+        out.append((name, f"SELECT * FROM ({sql}) AS m WHERE m.source_id {{where}}", memtables))
+    return out
+
+
 def refresh_marts(con: duckdb.DuckDBPyConnection, source_ids: Iterable[str] | None = None) -> None:
     """Recompute the marts for the given sources (all sources when None).
 
     Runs inside the caller's transaction when there is one, so a batch and its marts commit
-    together.
+    together. The analytics marts follow the same per-source rule; their source_id filter sits
+    outside the compiled query and DuckDB pushes it down into the scans.
     """
     ids = None if source_ids is None else sorted(set(source_ids))
-    for mart in MARTS:
+    _refresh(con, [(m.name, m.select) for m in MARTS], ids)
+    compiled = analytics_mart_sql()
+    for _, _, memtables in compiled:
+        for mem_name, data in memtables.items():  # reference tables (IOTF) the SQL reads
+            con.register(mem_name, data)
+    try:
+        _refresh(con, [(name, select) for name, select, _ in compiled], ids)
+    finally:
+        for _, _, memtables in compiled:
+            for mem_name in memtables:
+                con.unregister(mem_name)
+
+
+def _refresh(con: duckdb.DuckDBPyConnection, marts: list[tuple[str, str]],
+             ids: list[str] | None) -> None:
+    for name, select in marts:
         exists = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [mart.name]
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
         ).fetchone()[0]
         if not exists or ids is None:
-            con.execute(f"CREATE OR REPLACE TABLE {mart.name} AS "
-                        + mart.select.format(where="IS NOT NULL"))
+            con.execute(f"CREATE OR REPLACE TABLE {name} AS "
+                        + select.format(where="IS NOT NULL"))
             continue
         placeholders = ", ".join("?" for _ in ids)
-        con.execute(f"DELETE FROM {mart.name} WHERE source_id IN ({placeholders})", ids)
-        con.execute(f"INSERT INTO {mart.name} "
-                    + mart.select.format(where=f"IN ({placeholders})"), ids)
+        con.execute(f"DELETE FROM {name} WHERE source_id IN ({placeholders})", ids)
+        con.execute(f"INSERT INTO {name} " + select.format(where=f"IN ({placeholders})"), ids)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ibis.expr.types as ir
 
+from p4dp.analytics.codes import icpc2_codes
 from p4dp.analytics.compile import Warehouse, alive_patients, reference_date
 from p4dp.analytics.library.historique import latest_history_status
 from p4dp.analytics.model import Dim, Frame, Indicator, Measure, Period
@@ -12,22 +13,16 @@ from p4dp.analytics.model import Dim, Frame, Indicator, Measure, Period
 THEME = "dependance"
 #: ICPC-2: P15 chronic alcohol abuse, P16 acute alcohol abuse, P17 tobacco abuse, P18 medication
 #: abuse, P19 drug abuse (ICPC-2e, WONCA; DOMAIN.md §3).
-ALCOHOL_CODES = ("P15", "P16")
-TOBACCO_CODES = ("P17",)
-DRUG_CODES = ("P18", "P19")
+ALCOHOL_CODES = icpc2_codes("P15", "P16")
+TOBACCO_CODES = icpc2_codes("P17")
+DRUG_CODES = icpc2_codes("P18", "P19")
 SOURCE = "ICPC-2 (WONCA) P15–P19; DOMAIN.md §3 (Dépendance)"
 
 
 def _coded(wh: Warehouse, on: ir.DateValue) -> ir.Table:
     """Per patient, whether a problem (result or reason) or an antecedent carries each code."""
-    pb = wh.table("problem")
-    pb = pb.filter(pb.date <= on)
-    a = wh.table("antecedent")
-    a = a.filter(a.date.isnull() | (a.date <= on))
-    codes = (pb.select("patient_id", code=pb.result_code)
-             .union(pb.select("patient_id", code=pb.reason_code))
-             .union(a.select("patient_id", code=a.code)))
-    codes = codes.filter(codes.code.notnull())
+    codes = wh.mart("mart_patient_code")
+    codes = codes.filter(codes.first_date.isnull() | (codes.first_date <= on))
     return codes.group_by("patient_id").aggregate(
         c_tobacco=codes.code.isin(TOBACCO_CODES).any(),
         c_alcohol=codes.code.isin(ALCOHOL_CODES).any(),

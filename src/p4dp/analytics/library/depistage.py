@@ -14,6 +14,7 @@ import ibis
 import ibis.expr.types as ir
 
 from p4dp.analytics import portable as P
+from p4dp.analytics.codes import icpc2_codes
 from p4dp.analytics.compile import Warehouse, alive_patients, reference_date
 from p4dp.analytics.model import Frame, Indicator, Measure, Period
 
@@ -22,13 +23,13 @@ SOURCE = "INCa / HAS, programmes de dépistage organisé (DOMAIN.md §3); codes 
 DAYS_PER_YEAR = 365.25
 
 #: Breast: women 50–74, mammography every 2 years.
-BREAST_AGES, BREAST_CODES, BREAST_YEARS = (50, 74), ("X41",), 2
+BREAST_AGES, BREAST_CODES, BREAST_YEARS = (50, 74), icpc2_codes("X41"), 2
 #: Colorectal: 50–74, FIT every 2 years; a colonoscopy covers 5 years (INCa: no FIT in the 5
 #: years after a normal colonoscopy).
-COLON_AGES, FIT_CODES, FIT_YEARS = (50, 74), ("D36",), 2
-COLONOSCOPY_CODES, COLONOSCOPY_YEARS = ("D40",), 5
+COLON_AGES, FIT_CODES, FIT_YEARS = (50, 74), icpc2_codes("D36"), 2
+COLONOSCOPY_CODES, COLONOSCOPY_YEARS = icpc2_codes("D40"), 5
 #: Cervix: women 25–65; cytology every 3 years at 25–29, HPV test every 5 years from 30.
-CERVIX_AGES, CERVIX_CODES = (25, 65), ("X37",)
+CERVIX_AGES, CERVIX_CODES = (25, 65), icpc2_codes("X37")
 CERVIX_CYTOLOGY_UNTIL, CERVIX_CYTOLOGY_YEARS, CERVIX_HPV_YEARS = 29, 3, 5
 
 

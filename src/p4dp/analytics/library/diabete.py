@@ -8,6 +8,7 @@ import ibis
 import ibis.expr.types as ir
 
 from p4dp.analytics import portable as P
+from p4dp.analytics.codes import exam_codes, icpc2_codes
 from p4dp.analytics.compile import Warehouse, alive_patients, reference_date
 from p4dp.analytics.library.depistage import last_procedure
 from p4dp.analytics.model import Frame, Indicator, Measure, Period
@@ -15,21 +16,24 @@ from p4dp.analytics.model import Frame, Indicator, Measure, Period
 THEME = "diabete"
 SOURCE = "ROSP (Rémunération sur objectifs de santé publique), indicateurs diabète; DOMAIN.md §3"
 #: ICPC-2 T89 insulin-dependent diabetes, T90 non-insulin-dependent diabetes.
-DIABETES_CODES = ("T89", "T90")
+DIABETES_CODES = icpc2_codes("T89", "T90")
 #: Follow-up window of the yearly indicators.
 YEAR_DAYS = 365
 #: ≥ 2 HbA1c a year (ROSP).
 HBA1C_MIN_PER_YEAR = 2
-#: Canonical exam codes (p4dp.terminology.labs, labs_fr.csv): HbA1c, serum creatinine, eGFR
-#: (CKD-EPI, MDRD), urine albumin/creatinine ratio. Compared case-insensitively.
-HBA1C_CODES = ("hba1c",)
-CREATININE_CODES = ("creat", "dfg", "dfg_mdrd")
-UACR_CODES = ("rac",)
+#: Exam codes as the coder writes them (p4dp/terminology/data/labs_fr.csv), matched exactly:
+#: HbA1c; blood creatinine or eGFR (CKD-EPI, MDRD, Cockcroft-Gault clearance) for the kidney
+#: function; urine albumin/creatinine ratio or (micro)albuminuria for the albuminuria, the two
+#: halves of the yearly kidney screening of a diabetic (HAS 2014, « Guide du parcours de soins
+#: diabète de type 2 » : créatininémie avec DFG, et albuminurie/créatininurie).
+HBA1C_CODES = exam_codes("HBA1C")
+CREATININE_CODES = exam_codes("CREAT", "DFG", "DFG_MDRD", "CLCR_CG")
+UACR_CODES = exam_codes("RAC", "ALBU")
 #: Eye examination within 2 years (ROSP). Recorded in the GP's file as an eye-exam procedure
 #: (ICPC-2 F30 complete / F31 partial examination, F41 imaging such as retinography) or a
 #: referral to an ophthalmologist (F67): a P4DP proxy, the ophthalmologist's own visit is not in
 #: the GP's record.
-EYE_EXAM_CODES, EYE_EXAM_DAYS = ("F30", "F31", "F41", "F67"), 730
+EYE_EXAM_CODES, EYE_EXAM_DAYS = icpc2_codes("F30", "F31", "F41", "F67"), 730
 #: Statins: ATC C10AA (plain) and C10B (combinations).
 STATIN_ATC_PREFIXES = ("C10AA", "C10B")
 #: HbA1c bands (%): HAS 2013 sets ≤ 7 % as the target for most type 2 diabetics.
@@ -38,17 +42,16 @@ HBA1C_BANDS = ("< 7 %", "7-8 %", "8-9 %", "≥ 9 %")
 
 def diabetics(wh: Warehouse, on: ir.DateValue) -> ir.Table:
     """Patients with a diabetes code (problem result or antecedent) recorded by `on`."""
-    pb = wh.table("problem")
-    pb = pb.filter(pb.result_code.isin(DIABETES_CODES) & (pb.date <= on)).select("patient_id")
-    a = wh.table("antecedent")
-    a = a.filter(a.code.isin(DIABETES_CODES) & (a.date.isnull() | (a.date <= on)))
-    return pb.union(a.select("patient_id"), distinct=True)
+    c = wh.mart("mart_patient_code")
+    c = c.filter(c.code.isin(DIABETES_CODES) & c.origin.isin(("result", "antecedent"))
+                 & (c.first_date.isnull() | (c.first_date <= on)))
+    return c.select("patient_id").distinct()
 
 
 def _labs_in_year(wh: Warehouse, codes: tuple[str, ...], on: ir.DateValue) -> ir.Table:
     t = wh.table("lab_result")
     start = on - ibis.interval(days=YEAR_DAYS)
-    return t.filter(t.exam_code.lower().isin(codes) & (t.date > start) & (t.date <= on))
+    return t.filter(t.exam_code.isin(codes) & (t.date > start) & (t.date <= on))
 
 
 def follow_up(wh: Warehouse, period: Period) -> ir.Table:
@@ -101,9 +104,10 @@ INDICATORS = (
         description="Diabetic patients with ≥ 2 HbA1c in the year, an eye examination in 2 "
                     "years, kidney screening (creatinine/eGFR and urine albumin/creatinine) in "
                     "the year, and a statin in the year.",
-        rule="Windows end at the reference date: 365 days for HbA1c, kidney tests and statin "
-             "(ATC C10AA, C10B); 730 days for the eye examination (procedure F30, F31, F41 or "
-             "referral F67, a proxy).",
+        rule="Windows end at the reference date: 365 days for HbA1c (exam HBA1C), kidney tests "
+             "(CREAT, DFG, DFG_MDRD or CLCR_CG, and RAC or ALBU) and statin (ATC C10AA, C10B); "
+             "730 days for the eye examination (procedure F30, F31, F41 or referral F67, a "
+             "proxy). Exam codes are the terminology's (labs_fr.csv), matched exactly.",
         source=SOURCE, frame=FOLLOW_UP,
         measures=(Measure("patients", "Patients diabétiques", "patients"),
                   Measure("hba1c", "≥ 2 HbA1c / an", "patients", where="hba1c_ok"),

@@ -6,13 +6,15 @@ import ibis
 import ibis.expr.types as ir
 
 from p4dp.analytics import portable as P
+from p4dp.analytics.codes import exam_codes
 from p4dp.analytics.compile import Warehouse, within_period
 from p4dp.analytics.library import frames as F
 from p4dp.analytics.model import Frame, Indicator, Measure, Period
 
 THEME = "examen"
-#: Canonical exam codes of the INR (p4dp.quality.constants.LAB_RANGES / the lab terminology).
-INR_EXAM_CODES = ("inr",)
+#: The INR's exam code as the coder writes it (p4dp/terminology/data/labs_fr.csv), matched
+#: exactly: an upper-case code never equals the lower-case spelling the rules once used.
+INR_EXAM_CODES = exam_codes("INR")
 #: Therapeutic range of VKA for most indications, both ends included (DOMAIN.md §3).
 INR_LOW, INR_HIGH = 2.0, 3.0
 #: The seed's rule: patients with at least 30 % of their INR outside 2–3.
@@ -31,23 +33,21 @@ SOURCE_TTR = ("Rosendaal FR et al., Thromb Haemost 1993;69:236-9; NICE CG180 (TT
 
 
 def inr_results(wh: Warehouse, period: Period) -> ir.Table:
-    t = wh.table("lab_result")
-    t = t.filter(t.exam_code.lower().isin(INR_EXAM_CODES) & t.value.notnull() & (t.value >= 0))
-    t = within_period(t, period)
-    v = t.value
-    band = ibis.cases(
-        (v < 1, INR_BANDS[0]), (v < 2, INR_BANDS[1]), (v <= 3, INR_BANDS[2]),
-        (v < 4, INR_BANDS[3]), (v < 5, INR_BANDS[4]), else_=INR_BANDS[5])
-    return t.select("lab_result_id", "patient_id", "date", "value", inr_band=band,
-                    out_of_range=(v < INR_LOW) | (v > INR_HIGH))
+    """INR results in the period (per-result values from the `mart_inr` mart)."""
+    t = within_period(wh.mart("mart_inr"), period)
+    return t.select("lab_result_id", "patient_id", "date", "value", "inr_band", "out_of_range",
+                    "prev_date", "prev_value")
 
 
-def _ttr_intervals(r: ir.Table) -> ir.Table:
+def _ttr_intervals(r: ir.Table, period: Period) -> ir.Table:
     """Rosendaal: between two consecutive INRs, the INR moves linearly; the days of the interval
-    spent in 2–3 are the interval's length times the share of [v0, v1] inside [2, 3]."""
-    w = ibis.window(group_by=r.patient_id, order_by=[r.date, r.lab_result_id])
-    r = r.mutate(prev_date=r.date.lag().over(w), prev_value=r.value.lag().over(w))
+    spent in 2–3 are the interval's length times the share of [v0, v1] inside [2, 3].
+
+    The mart gives each result its predecessor over the whole history; an interval belongs to
+    the period when both ends do (the results in a date range are a run of consecutive results,
+    so this is the interval between consecutive results of the period)."""
     r = r.filter(r.prev_date.notnull())
+    r = within_period(r, Period(period.start, None), column="prev_date")
     days = r.date.delta(r.prev_date, unit="day").cast("float64")
     lo = ibis.least(r.prev_value, r.value)
     hi = ibis.greatest(r.prev_value, r.value)
@@ -65,7 +65,7 @@ def inr_patients(wh: Warehouse, period: Period) -> ir.Table:
     per = r.group_by("patient_id").aggregate(
         date=r.date.max(), n_inr=r.count(), n_out=r.out_of_range.sum().cast("int64"),
         mean_inr=r.value.mean().round(2))
-    iv = _ttr_intervals(r)
+    iv = _ttr_intervals(r, period)
     ttr = iv.group_by("patient_id").aggregate(ttr_days=iv.days.sum(),
                                               in_range=iv.in_range_days.sum())
     out = per.left_join(ttr, "patient_id")

@@ -46,48 +46,14 @@ def iotf_table() -> ir.Table:
     return ibis.memtable(_iotf_rows())
 
 
-def _one_per_day(b: ir.Table, kind: str) -> ir.Table:
-    t = b.filter((b.kind == kind) & b.value.notnull() & (b.value > 0))
-    t = P.first_per_patient(t, ["biometric_id"], ["biometric_id"], by=("patient_id", "date"))
-    return t.select("patient_id", "date", **{f"{kind}_id": t.biometric_id, kind: t.value})
-
-
 def child_bmi(wh: Warehouse, period: Period) -> ir.Table:
     """Each child's latest same-day weight + height reading in the period, aged 6–15 then, with
-    the recomputed BMI and the IOTF cut-offs at their exact age."""
-    b = wh.table("biometric")
-    b = within_period(b, period)
-    pat = wh.patients.select("patient_id", "sex", "birth_year", "birth_month")
-    # keep children's readings before the per-day windows: a cheap bound on the year of birth
-    # (the exact age is checked below) that drops the adults' readings, most of the table
-    young = pat.select("patient_id", "birth_year")
-    b = b.inner_join(young, "patient_id")
-    years = b.date.year().cast("int32") - b.birth_year.cast("int32")
-    b = b.filter((years >= CHILD_AGE_MIN) & (years <= CHILD_AGE_MAX + 1)).drop("birth_year")
-    wt = _one_per_day(b, "weight")
-    ht = _one_per_day(b, "height")
-    r = wt.inner_join(ht, ["patient_id", "date"])
-    r = r.inner_join(pat, "patient_id")
-    r = r.mutate(child_age=P.age_at(r.birth_year, r.birth_month, r.date),
-                 exact=P.exact_age(r.birth_year, r.birth_month, r.date))
-    r = r.filter((r.child_age >= CHILD_AGE_MIN) & (r.child_age <= CHILD_AGE_MAX)
-                 & r.sex.notnull())
+    the recomputed BMI and the IOTF cut-offs at their exact age (per-reading values from the
+    `mart_child_bmi` mart, see `p4dp.analytics.marts.child_bmi_readings`)."""
+    r = within_period(wh.mart("mart_child_bmi"), period)
     r = P.latest_per_patient(r, ["date"], ["weight_id"])
-    r = r.mutate(k=(r.exact * 2).floor().cast("int32"))
-    cut = iotf_table()
-    lo = cut.rename(k="half_years", sex_lo="sex", lo25="iotf25", lo30="iotf30")
-    hi = cut.rename(k1="half_years", sex_hi="sex", hi25="iotf25", hi30="iotf30")
-    r = r.inner_join(lo, [r.k == lo.k, r.sex == lo.sex_lo])
-    r = r.mutate(k1=r.k + 1)
-    r = r.inner_join(hi, [r.k1 == hi.k1, r.sex == hi.sex_hi])
-    frac = r.exact * 2 - r.k
-    iotf25 = r.lo25 + (r.hi25 - r.lo25) * frac
-    iotf30 = r.lo30 + (r.hi30 - r.lo30) * frac
-    bmi = r.weight / ((r.height / 100.0) * (r.height / 100.0))
-    r = r.mutate(bmi=bmi.round(2), iotf25=iotf25.round(2), iotf30=iotf30.round(2),
-                 overweight=bmi >= iotf25, obese=bmi >= iotf30)
     return r.select("patient_id", "date", "child_age", "weight", "height", "bmi", "iotf25",
-                    "iotf30", "overweight", "obese", child_sex=r.sex)
+                    "iotf30", "overweight", "obese", "child_sex")
 
 
 CHILD_BMI = Frame(

@@ -7,6 +7,7 @@ import ibis
 import ibis.expr.types as ir
 
 from p4dp.analytics import portable as P
+from p4dp.analytics.codes import valences as known_valences
 from p4dp.analytics.compile import Warehouse, alive_patients, reference_date
 from p4dp.analytics.library import frames as F
 from p4dp.analytics.model import Frame, Indicator, Measure, Period
@@ -25,10 +26,15 @@ SOURCE = ("Calendrier des vaccinations 2013 (HCSP), rappels dTP à 25, 45, 65 an
           "10 ans")
 
 
+#: Valences as `p4dp.terminology.vaccines` writes them: diphtheria at adult (d) or child (D)
+#: strength, tetanus, polio. Pertussis (ca / Ca) is not required for the dTP booster.
+DIPHTHERIA, TETANUS, POLIO = known_valences("d", "D"), known_valences("T"), known_valences("P")
+
+
 def is_dtp(valences: ir.ArrayValue) -> ir.BooleanValue:
     """A dose protects against diphtheria (d or D), tetanus (T) and polio (P)."""
-    return ((valences.contains("d") | valences.contains("D")) & valences.contains("T")
-            & valences.contains("P"))
+    return (ibis.or_(*[valences.contains(v) for v in DIPHTHERIA])
+            & ibis.and_(*[valences.contains(v) for v in TETANUS + POLIO]))
 
 
 def last_due_age(age: ir.IntegerValue) -> ir.IntegerValue:
@@ -43,8 +49,8 @@ def last_due_age(age: ir.IntegerValue) -> ir.IntegerValue:
 
 def dtp_status(wh: Warehouse, period: Period) -> ir.Table:
     ref = reference_date(period)
-    v = wh.table("vaccination")
-    v = v.filter(v.valences.notnull() & is_dtp(v.valences) & (v.date <= ref))
+    v = wh.mart("mart_dtp_dose")
+    v = v.filter(v.date <= ref)
     last = P.latest_per_patient(v, ["date"], ["vaccination_id"]).select(
         "patient_id", last_dose=v.date, last_label=v.raw_label)
     p = alive_patients(wh, ref)

@@ -1,0 +1,146 @@
+"""Analytics marts: per-row precomputations that several indicators read, defined once in Ibis.
+
+Each definition is a function of a table getter (`name -> Ibis table`), so the same expression
+serves twice:
+
+* `p4dp.warehouse.marts.refresh_marts` compiles it to SQL over the CDM tables and stores the
+  result, partitioned by `source_id`, after each load (inside the load's transaction);
+* `Warehouse.mart(name)` reads the stored table when the warehouse has it (with the expected
+  columns), else evaluates the definition on the fly: a warehouse loaded before a mart existed
+  gives the same figures, only slower.
+
+Only what does not depend on a request goes in a mart (filters, scope, reference date and date
+range are applied by the indicators on top), so reading a mart never changes a result: the spec
+tests run every indicator with and without marts and compare.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+
+from p4dp.analytics import portable as P
+
+TableGetter = Callable[[str], ir.Table]
+
+
+@dataclass(frozen=True)
+class AnalyticsMart:
+    name: str
+    description: str
+    build: Callable[[TableGetter], ir.Table]
+
+
+def _one_per_day(b: ir.Table, kind: str) -> ir.Table:
+    t = b.filter((b.kind == kind) & b.value.notnull() & (b.value > 0))
+    t = P.first_per_patient(t, ["biometric_id"], ["biometric_id"], by=("patient_id", "date"))
+    return t.select("source_id", "patient_id", "date",
+                    **{f"{kind}_id": t.biometric_id, kind: t.value})
+
+
+def child_bmi_readings(table: TableGetter) -> ir.Table:
+    """Every same-day weight + height pair of a child aged 6–15 at the reading (first reading of
+    each kind that day, by id), with the recomputed BMI and the IOTF cut-offs at exact age."""
+    from p4dp.analytics.library.surpoids import CHILD_AGE_MAX, CHILD_AGE_MIN, iotf_table
+
+    b = table("biometric")
+    pat = table("patient").select("patient_id", "sex", "birth_year", "birth_month")
+    # a cheap bound on the year of birth before the per-day windows drops the adults' readings
+    # (most of the table); the exact age is checked below
+    young = pat.select("patient_id", "birth_year")
+    b = b.inner_join(young, "patient_id")
+    years = b.date.year().cast("int32") - b.birth_year.cast("int32")
+    b = b.filter((years >= CHILD_AGE_MIN) & (years <= CHILD_AGE_MAX + 1)).drop("birth_year")
+    wt = _one_per_day(b, "weight")
+    ht = _one_per_day(b, "height").drop("source_id")
+    r = wt.inner_join(ht, ["patient_id", "date"])
+    r = r.inner_join(pat, "patient_id")
+    r = r.mutate(child_age=P.age_at(r.birth_year, r.birth_month, r.date),
+                 exact=P.exact_age(r.birth_year, r.birth_month, r.date))
+    r = r.filter((r.child_age >= CHILD_AGE_MIN) & (r.child_age <= CHILD_AGE_MAX)
+                 & r.sex.notnull())
+    r = r.mutate(k=(r.exact * 2).floor().cast("int32"))
+    cut = iotf_table()
+    lo = cut.rename(k="half_years", sex_lo="sex", lo25="iotf25", lo30="iotf30")
+    hi = cut.rename(k1="half_years", sex_hi="sex", hi25="iotf25", hi30="iotf30")
+    r = r.inner_join(lo, [r.k == lo.k, r.sex == lo.sex_lo])
+    r = r.mutate(k1=r.k + 1)
+    r = r.inner_join(hi, [r.k1 == hi.k1, r.sex == hi.sex_hi])
+    frac = r.exact * 2 - r.k
+    iotf25 = r.lo25 + (r.hi25 - r.lo25) * frac
+    iotf30 = r.lo30 + (r.hi30 - r.lo30) * frac
+    bmi = r.weight / ((r.height / 100.0) * (r.height / 100.0))
+    return r.select("source_id", "patient_id", "date", "weight_id", "child_age", "weight",
+                    "height", bmi=bmi.round(2), iotf25=iotf25.round(2),
+                    iotf30=iotf30.round(2), overweight=bmi >= iotf25, obese=bmi >= iotf30,
+                    child_sex=r.sex)
+
+
+def inr_readings(table: TableGetter) -> ir.Table:
+    """Every INR result with a value, its band, whether it lies outside 2–3, and the patient's
+    previous INR (by date, then id) over their whole history — the start of the Rosendaal
+    interval ending at this result."""
+    from p4dp.analytics.library.examen import INR_BANDS, INR_EXAM_CODES, INR_HIGH, INR_LOW
+
+    t = table("lab_result")
+    t = t.filter(t.exam_code.isin(INR_EXAM_CODES) & t.value.notnull() & (t.value >= 0))
+    v = t.value
+    band = ibis.cases(
+        (v < 1, INR_BANDS[0]), (v < 2, INR_BANDS[1]), (v <= 3, INR_BANDS[2]),
+        (v < 4, INR_BANDS[3]), (v < 5, INR_BANDS[4]), else_=INR_BANDS[5])
+    w = ibis.window(group_by=t.patient_id, order_by=[t.date, t.lab_result_id])
+    return t.select("source_id", "lab_result_id", "patient_id", "date", "value",
+                    inr_band=band, out_of_range=(v < INR_LOW) | (v > INR_HIGH),
+                    prev_date=t.date.lag().over(w), prev_value=t.value.lag().over(w))
+
+
+#: Where a condition code was recorded: a problem's result or reason, or an antecedent.
+ORIGINS = ("result", "reason", "antecedent")
+
+
+def patient_codes(table: TableGetter) -> ir.Table:
+    """Per patient, condition code (those the indicators look for: diabetes, dependence) and
+    origin, the first date it was recorded; null when an undated antecedent carries it (an
+    undated antecedent counts at any reference date)."""
+    from p4dp.analytics.library.dependance import ALCOHOL_CODES, DRUG_CODES, TOBACCO_CODES
+    from p4dp.analytics.library.diabete import DIABETES_CODES
+
+    codes = DIABETES_CODES + ALCOHOL_CODES + TOBACCO_CODES + DRUG_CODES
+    pb = table("problem")
+    a = table("antecedent")
+
+    def part(t: ir.Table, code: ir.StringValue, origin: str) -> ir.Table:
+        # one nullable type per column: the tables differ in NOT NULL, which a union refuses
+        return t.select(source_id=t.source_id.cast("string"),
+                        patient_id=t.patient_id.cast("string"), date=t.date.cast("date"),
+                        code=code.cast("string"), origin=ibis.literal(origin, type="string"))
+
+    rows = (part(pb, pb.result_code, ORIGINS[0])
+            .union(part(pb, pb.reason_code, ORIGINS[1]), distinct=False)
+            .union(part(a, a.code, ORIGINS[2]), distinct=False))
+    rows = rows.filter(rows.code.isin(codes))
+    return rows.group_by("source_id", "patient_id", "code", "origin").aggregate(
+        first_date=ibis.ifelse(rows.date.isnull().any(), ibis.null("date"), rows.date.min()))
+
+
+def dtp_doses(table: TableGetter) -> ir.Table:
+    """Doses that protect against diphtheria, tetanus and polio (the dTP booster)."""
+    from p4dp.analytics.library.vaccination import is_dtp
+
+    v = table("vaccination")
+    v = v.filter(v.valences.notnull() & is_dtp(v.valences))
+    return v.select("source_id", "vaccination_id", "patient_id", "date", "raw_label")
+
+
+MARTS: dict[str, AnalyticsMart] = {m.name: m for m in (
+    AnalyticsMart("mart_child_bmi", "Same-day weight + height pairs of children 6–15 with BMI and "
+                  "IOTF flags at exact age (Surpoids).", child_bmi_readings),
+    AnalyticsMart("mart_inr", "INR results with band, out-of-range flag and the previous INR of "
+                  "the patient (Examen, Rosendaal TTR).", inr_readings),
+    AnalyticsMart("mart_patient_code", "First date of each diabetes / dependence code per patient "
+                  "and origin (Diabète, Dépendance).", patient_codes),
+    AnalyticsMart("mart_dtp_dose", "dTP doses (Vaccination).", dtp_doses),
+)}
