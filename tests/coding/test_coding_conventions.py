@@ -87,3 +87,21 @@ def test_a_problem_named_alone_as_procedure_is_its_treatment(coder: Coder) -> No
 def test_family_history_plural_is_still_family(coder: Coder) -> None:
     assert coder.code("ATCD familiaux de mort subite", "resultat").code == "K22"
     assert coder.code("ATCD familiaux de diabète", "resultat").code == "A23"
+
+
+@pytest.mark.parametrize("text, code", [
+    ("suivi de grossesse", "W63"),            # the act word wins over the problem term holding it
+    ("déclaration de grossesse", "W62"),
+    ("implant retiré", "W52"),
+    ("rendez-vous dans 3 mois", "A63"),       # a dated appointment is a follow-up
+    ("cryo verrue", "A52"),                   # cryotherapy (52), not "cryo" as an ice pack (59)
+    ("dossier MDPH", "A62"),                  # a social problem names no body system
+    ("certificat de coups et blessures", "A62"),
+    ("arrêt du tabac : patchs", "P50"),
+])
+def test_procedure_acts_more(coder: Coder, text: str, code: str) -> None:
+    assert coder.code(text, "procedure").code == code
+
+
+def test_generic_family_history_yields_to_the_disease_named(coder: Coder) -> None:
+    assert coder.code("ATCD familiaux de K du sein", "resultat").code == "A21"

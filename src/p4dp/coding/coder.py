@@ -88,7 +88,7 @@ GENERIC_ACT_WORDS = frozenset("""ordonnance ordonnances prescription prescrit pr
     renouvellement demande fait faite faire realise realisee rendez vous pris prise arret""".split())
 #: Texts made only of these words carry no clinical or administrative content and get no code
 #: (evaluation convention 10: "vu", "idem", "cs", "xxx", "RDV annulé", "pt pas venu").
-EMPTY_WORDS = frozenset("""vu vue revu revue idem cf voir consultation consult rendez vous annule
+EMPTY_WORDS = frozenset("""vu vue idem cf voir consultation consult rendez vous annule
     annulee annulation reporte reportee deplace pas venu venue pt patient patiente absent
     absente excuse excusee xxx xx x rien honore lapin ok""".split())
 #: After "cf" / "voir" these words only point elsewhere ("cf courrier", "voir notes").
@@ -102,6 +102,9 @@ NORMAL_FINDING = "A97"
 #: Process number of a prescription (ICPC-2 "-50 Medication - prescription/request/renewal/
 #: injection"): a drug named in the procedure field is this act.
 PRESCRIPTION = 50
+#: Process numbers of a visit with no stated purpose (-69 "consultation", "rendez-vous") and of
+#: a follow-up visit (-63): an appointment given with a delay is a follow-up.
+VISIT, FOLLOW_UP = 69, 63
 #: Confidence multiplier of a procedure inferred from a problem named alone in the procedure
 #: field ("angine" typed as the act: its treatment, R50).
 PRESUMED_ACT_FACTOR = 0.85
@@ -211,9 +214,11 @@ def _find_matches(norm: Normalised, field_name: str) -> list[_Match]:
             pref = _field_preference(e.code, field_name, e.weak)
             spread = placed[e.rank][-1] - placed[e.rank][0]  # contiguous words first
             if field_name == "procedure":
-                # A procedure text names an act first: "TDR angine négatif" is the test (R33);
-                # a generic act word ("test", "demande") does not outrank a longer term.
-                return pref != 0, -e.length, pref, spread, e.rank
+                # A procedure text names an act first: "TDR angine négatif" is the test (R33),
+                # "suivi de grossesse" the follow-up (W63) rather than the pregnancy term that
+                # holds the word; a generic act word ("test", "demande") does not outrank a
+                # longer act.
+                return pref == 2, pref != 0, -e.length, pref, spread, e.rank
             return -e.length, pref, spread, e.rank
 
         found.sort(key=order)
@@ -333,7 +338,9 @@ _POINTED_KEYS = _stemmed(POINTED_WORDS)
 def _is_empty(norm: Normalised) -> bool:
     """The text says nothing to code: only "vu", "idem", "RDV annulé" ... or a pointer to
     another document ("cf courrier", "voir notes")."""
-    words = [k for k in norm.keys if k and k != SEP and not k.isdigit()]
+    if any(k.isdigit() for k in norm.keys):
+        return False  # a delay or a dose is content ("RDV dans 3 mois" is a follow-up)
+    words = [k for k in norm.keys if k and k != SEP]
     if not words:
         return True
     if all(k in _EMPTY_KEYS for k in words):
@@ -395,7 +402,10 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
     for m in live:
         code = m.entry.code
         if code.startswith("-"):
-            code = (chapter or "A") + code[1:]
+            letter = chapter or "A"
+            if letter == lexicon_mod.SOCIAL and icpc.number(code) in lexicon_mod.ADMINISTRATIVE:
+                letter = "A"  # "certificat coups et blessures": a form, no body system
+            code = letter + code[1:]
         if m.qualifier.family and _family_applies(m, code):
             code = family_code(code)
         m.code = code
@@ -411,6 +421,10 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
 
     ranked = sorted(live, key=rank)
     main = ranked[0]
+    if (icpc.number(main.code) == VISIT and icpc.component(main.code) == "process"
+            and any(k.isdigit() for k in norm.keys)):
+        # "RDV dans 3 mois", "cs à 15 jours": a dated appointment is a follow-up visit.
+        main.code = main.code[0] + f"{FOLLOW_UP}"
     if field_name != "result" and all(m.code == NORMAL_FINDING for m in live):
         return abstain("constat normal (« RAS ») : une conclusion, pas un motif ni un acte")
     if field_name == "procedure" and icpc.component(main.code) != "process":

@@ -18,6 +18,11 @@ from p4dp.coding.normalise import term_keys
 _DATA = "p4dp.coding.data"
 #: A term made only of negation words would match every negated text.
 _NEGATION_KEYS = frozenset({"pa", "san", "absence", "aucun", "aucune", "non", "ni"})
+#: Chapter Z (social problems) names no body system: an administrative act about a social
+#: problem ("dossier MDPH", "certificat coups et blessures") keeps the letter A (evaluation
+#: convention 2: the letter is the body system named, else A). ICPC-2 -62 "Administrative".
+SOCIAL = "Z"
+ADMINISTRATIVE = frozenset({62})
 
 #: How a GP names a complaint of a body site: "douleur genou", "mal au genou", "genou
 #: douloureux", "gonflement du genou" ... ({} is the site).
@@ -154,9 +159,17 @@ def load() -> Lexicon:
     for e in entries:
         if not e.code.startswith("-") and icpc.component(e.code) != "process":
             problem_chapter.setdefault(e.keys, e.code[0])
-    entries = [Entry(e.keys, e.length,
-                     problem_chapter[e.keys] + e.code[1:] if e.code.startswith("-") and e.keys in problem_chapter else e.code,
-                     e.term, e.source, i, e.weak) for i, e in enumerate(entries)]
+
+    def chaptered(e: Entry) -> str:
+        if not e.code.startswith("-"):
+            return e.code
+        letter = problem_chapter.get(e.keys)
+        if letter is None or (letter == SOCIAL and icpc.number(e.code) in ADMINISTRATIVE):
+            return e.code
+        return letter + e.code[1:]
+
+    entries = [Entry(e.keys, e.length, chaptered(e), e.term, e.source, i, e.weak)
+               for i, e in enumerate(entries)]
     # Each entry is indexed under its rarest word only: a text holds all the words of an entry
     # it matches, so the rarest one finds it, and common words ("douleur", in hundreds of
     # entries) no longer make every entry a candidate to test.
