@@ -105,3 +105,18 @@ def test_procedure_acts_more(coder: Coder, text: str, code: str) -> None:
 
 def test_generic_family_history_yields_to_the_disease_named(coder: Coder) -> None:
     assert coder.code("ATCD familiaux de K du sein", "resultat").code == "A21"
+
+
+@pytest.mark.parametrize("text, field, code", [
+    ("ECBU négatif, brûlures urinaires", "motif", "U01"),   # a test yields to the complaint
+    ("frottis", "motif", "X37"),                             # alone it is the reason
+    ("mère décédée d'un cancer du côlon", "motif", "A21"),   # the family risk, not the loss
+    ("père décédé d'infarctus", "motif", "K22"),
+    ("décès de sa mère", "motif", "Z23"),                    # a loss alone stays social
+    ("rhume", "resultat", "R74"),
+    ("RDV non honoré", "motif", NO_CODE),
+    ("extrasystoles", "resultat", "K80"),                    # the conclusion
+    ("extrasystoles", "motif", "K05"),                       # the complaint
+])
+def test_reason_and_result_choices(coder: Coder, text: str, field: str, code: str) -> None:
+    assert coder.code(text, field).code == code

@@ -51,6 +51,9 @@ FUZZY_MIN_LENGTH = 5
 #: Process numbers too generic to be a reason or a result on their own ("examen", "suivi",
 #: "bilan", "conseils", "consultation"): another term of the text is preferred.
 WEAK_PROCESS = frozenset({31, 34, 43, 45, 46, 48, 49, 58, 63, 64, 65, 66, 68, 69})
+#: Tests and investigations (32-43): as a reason they yield to the complaint named beside them
+#: ("ECBU négatif, brûlures urinaires" is U01); alone they are the reason ("frottis" X37).
+TEST_PROCESS = frozenset(range(32, 44))
 #: In the procedure field only the vaguest process words are generic; "résultats" and
 #: "courrier" there are what the GP wrote, a letter sent rather than one received.
 WEAK_PROCEDURE = frozenset({43, 46, 48, 60, 61, 63, 64, 65, 68, 69})
@@ -63,6 +66,7 @@ MALIGNANT = frozenset(
 #: Family history is a risk factor in ICPC-2e: K22 for cardiovascular disease, A21 for cancer,
 #: A23 otherwise (inclusion criteria of K22, A21, A23: "family history of ...").
 FAMILY_CARDIO, FAMILY_CANCER, FAMILY_OTHER = "K22", "A21", "A23"
+FAMILY_RISK = frozenset({FAMILY_CARDIO, FAMILY_CANCER, FAMILY_OTHER})
 #: Words of a term that are themselves negation cues ("pas de selles" is constipation).
 _NEGATION_WORDS = frozenset({"pa", "pas", "san", "sans", "absence", "aucun", "aucune", "negatif",
                              "negative", "neg", "non"})
@@ -79,6 +83,9 @@ _RELATIVES = frozenset("""pere mere frere freres soeur soeurs parent parents gra
     tante cousin cousine papa maman""".split())
 #: How many words away a relative may be named from the term ("mère très diabétique").
 FAMILY_WINDOW = 3
+#: A relative named among the first words ("mère ...", "sa mère ...") makes the whole text
+#: about that relative.
+LEADING_RELATIVE = 2
 #: Bound of the per-process cache (distinct texts); cleared when full.
 CACHE_MAX = 500_000
 #: Words that only name the act of prescribing or doing ("ordonnance", "injection", "fait"): in
@@ -89,7 +96,7 @@ GENERIC_ACT_WORDS = frozenset("""ordonnance ordonnances prescription prescrit pr
 #: Texts made only of these words carry no clinical or administrative content and get no code
 #: (evaluation convention 10: "vu", "idem", "cs", "xxx", "RDV annulé", "pt pas venu").
 EMPTY_WORDS = frozenset("""vu vue idem cf voir consultation consult rendez vous annule
-    annulee annulation reporte reportee deplace pas venu venue pt patient patiente absent
+    annulee annulation reporte reportee deplace pas non venu venue pt patient patiente absent
     absente excuse excusee xxx xx x rien honore lapin ok""".split())
 #: After "cf" / "voir" these words only point elsewhere ("cf courrier", "voir notes").
 POINTER_WORDS = frozenset({"cf", "voir"})
@@ -260,7 +267,9 @@ def _field_preference(code: str, field_name: str, weak: bool = False) -> int:
     # the reason for the visit; a generic one ("examen", "suivi") yields to the problem named.
     if weak:
         return 2
-    return 0 if comp == "process" else 1
+    if comp == "process":
+        return 2 if icpc.number(code) in TEST_PROCESS else 0
+    return 1
 
 
 def _family_near(norm: Normalised, m: _Match) -> bool:
@@ -269,6 +278,8 @@ def _family_near(norm: Normalised, m: _Match) -> bool:
     "oublie tout selon sa fille" is the patient's own complaint."""
     if any(t in _HISTORY_WORDS for t in norm.tokens):
         return True
+    if any(t in _RELATIVES for t in norm.tokens[:LEADING_RELATIVE]):
+        return True  # "mère décédée d'un cancer du côlon": the text is about the relative
     first, last = min(m.positions), max(m.positions)
     near = range(max(0, first - FAMILY_WINDOW), min(len(norm.tokens), last + FAMILY_WINDOW + 1))
     return any(norm.tokens[i] in _RELATIVES for i in near)
@@ -409,8 +420,12 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
         if m.qualifier.family and _family_applies(m, code):
             code = family_code(code)
         m.code = code
+    family_risk = any(m.qualifier.family and m.code in FAMILY_RISK for m in live)
+
     def rank(m: _Match) -> tuple[int, ...]:
         pref = _field_preference(m.code, field_name, m.entry.weak)
+        if field_name != "procedure" and m.code[0] == "Z" and family_risk:
+            pref = 3  # "mère décédée d'un cancer du côlon": the family risk (A21), not the loss
         if field_name != "procedure" and m.fuzzy and icpc.component(m.code) == "process":
             pref = max(pref, 2)  # a corrected word is a weak reason to call the visit an act
         if field_name == "procedure":
