@@ -153,6 +153,8 @@ def main() -> None:
     ap.add_argument("--synthetic", type=int, default=0, metavar="PATIENTS")
     ap.add_argument("--cold-only", action="store_true", help="time one cold run and exit")
     ap.add_argument("--sql-cache", type=Path, default=None, help="compiled-SQL cache folder")
+    ap.add_argument("--no-disclosure", action="store_true", help="with --cold-only: run the "
+                    "queries only (run_indicator), without disclosure control")
     args = ap.parse_args()
     if args.synthetic:
         t0 = time.perf_counter()
@@ -163,30 +165,49 @@ def main() -> None:
     if args.cold_only:
         t0 = time.perf_counter()
         wh = Warehouse.open(args.warehouse, cache_dir=args.sql_cache)
-        payloads = list(run_protected(wh, [], who))
+        if args.no_disclosure:
+            from p4dp.analytics.compile import run_indicator
+
+            gp = wh.backend.raw_sql("SELECT min(practitioner_id) FROM practitioner").fetchone()[0]
+            payloads = [run_indicator(wh, ind, Scope("practitioner", gp)
+                                      if ind.scope_policy == "practitioner" else Scope())
+                        for ind in all_indicators().values()]
+        else:
+            payloads = list(run_protected(wh, [], who))
         print(f"{len(payloads)} {time.perf_counter() - t0:.3f}")
         return
 
-    cache = Path(tempfile.mkdtemp(prefix="p4dp-sql-cache-"))
-    for label in ("empty SQL cache", "warm SQL cache"):
-        out = subprocess.run([sys.executable, __file__, str(args.warehouse), "--cold-only",
-                              "--sql-cache", str(cache)], capture_output=True, text=True,
-                             check=True).stdout.split()
-        print(f"full library, whole base, cold process, {label}: {out[0]} indicators in "
-              f"{float(out[1]):.2f} s")
-    shutil.rmtree(cache, ignore_errors=True)
+    for extra, what in (([], "with disclosure control (researcher)"),
+                        (["--no-disclosure"], "queries only")):
+        cache = Path(tempfile.mkdtemp(prefix="p4dp-sql-cache-"))
+        for label in ("empty SQL cache", "warm SQL cache"):
+            out = subprocess.run([sys.executable, __file__, str(args.warehouse), "--cold-only",
+                                  "--sql-cache", str(cache), *extra], capture_output=True,
+                                 text=True, check=True).stdout.split()
+            print(f"full library, whole base, cold process, {label}, {what}: {out[0]} "
+                  f"indicators in {float(out[1]):.2f} s")
+        shutil.rmtree(cache, ignore_errors=True)
     wh = Warehouse.open(args.warehouse)
 
     names = [i.name for i in by_theme(args.theme)]
     rng = random.Random(args.seed)
     sets = [random_filters(rng, wh) for _ in range(args.runs)]
-    ours, plain = [], []
+    from p4dp.analytics.compile import IndicatorError, run_indicator
+
+    ours, queries, plain = [], [], []
     # same DuckDB connection (the IOTF cut-offs are registered there as an in-memory table)
     raw = wh.backend.con
     for scope, filters in sets:
         t = time.perf_counter()
         list(run_protected(wh, names, who, scope, filters))
         ours.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        for n in names:
+            try:
+                run_indicator(wh, all_indicators()[n], scope, filters)
+            except IndicatorError:
+                pass  # a GP-only indicator asked for another scope: refused, as above
+        queries.append(time.perf_counter() - t)
         sqls = []
         for n in names:
             ind = all_indicators()[n]
@@ -205,9 +226,12 @@ def main() -> None:
 
     print(f"dashboard {args.theme!r} ({len(names)} indicators) over {args.runs} filter sets: "
           f"p50 {statistics.median(ours) * 1000:.0f} ms, p95 {p95(ours) * 1000:.0f} ms")
+    print(f"  queries only (no disclosure control): p50 {statistics.median(queries) * 1000:.0f} "
+          f"ms, p95 {p95(queries) * 1000:.0f} ms")
     print(f"plain SQL of the same queries: p50 {statistics.median(plain) * 1000:.0f} ms, "
           f"p95 {p95(plain) * 1000:.0f} ms; ratio p95 ours/plain "
-          f"{p95(ours) / max(p95(plain), 1e-9):.2f}")
+          f"{p95(ours) / max(p95(plain), 1e-9):.2f}, queries only/plain "
+          f"{p95(queries) / max(p95(plain), 1e-9):.2f}")
 
 
 if __name__ == "__main__":
