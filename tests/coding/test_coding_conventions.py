@@ -120,3 +120,14 @@ def test_generic_family_history_yields_to_the_disease_named(coder: Coder) -> Non
 ])
 def test_reason_and_result_choices(coder: Coder, text: str, field: str, code: str) -> None:
     assert coder.code(text, field).code == code
+
+
+def test_a_drug_named_alone_is_a_prescription_in_every_field(coder: Coder) -> None:
+    assert coder.code("Zyrtec", "motif").code == "A50"
+
+
+def test_a_fuzzy_drug_lookalike_is_not_a_drug() -> None:
+    from p4dp.coding.coder import _names_drug
+
+    assert _names_drug("zyrtec")
+    assert not _names_drug("moral bas")  # the drug table's fuzzy match reads "Mopral"

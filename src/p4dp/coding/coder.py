@@ -363,13 +363,28 @@ def _is_generic_act(m: _Match) -> bool:
     return m.entry.keys <= _GENERIC_KEYS
 
 
+@lru_cache(maxsize=1)
+def _drug_aliases() -> dict[str, frozenset[str]]:
+    """Substance -> its normalised aliases (the terminology package's drug table)."""
+    from p4dp.terminology.drugs import substances
+
+    return {r["substance"]: frozenset(r["aliases"]) for r in substances().to_pylist()}
+
+
 @lru_cache(maxsize=50_000)
 def _names_drug(text: str) -> bool:
-    """A drug of the terminology package is named in the text ("Zyrtec", "amox 1g x3")."""
+    """A drug of the terminology package is named in the text ("Zyrtec", "Kardegic 75"), by
+    one of its aliases written out: the package's fuzzy match alone would read "moral" as
+    "Mopral" in a complaint the lexicon does not know."""
+    from p4dp.terminology._text import normalise as drug_normalise
     from p4dp.terminology.drugs import _match_one
 
     try:
-        return _match_one(text)[2]
+        substance, _, found = _match_one(text)
+        if not found:
+            return False
+        padded = f" {drug_normalise(text)} "
+        return any(f" {alias} " in padded for alias in _drug_aliases().get(substance, ()))
     except Exception:  # noqa: BLE001 - the drug table is optional for coding
         return False
 
@@ -397,7 +412,9 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
     live = [m for m in matches if not m.qualifier.negated]
     negated = [m for m in matches if m.qualifier.negated]
     if not matches:
-        if field_name == "procedure" and _names_drug(norm.clean):
+        # A drug named alone is its prescription in every field ("Zyrtec" as a reason is a
+        # request for it, like the drug names of the lexicon).
+        if _names_drug(norm.clean):
             return _prescription(None, "médicament nommé : prescription", CONF_FULL * FUZZY_FACTOR)
         return _model_coding(norm, min_confidence, process_only=field_name == "procedure")
     if not live:
