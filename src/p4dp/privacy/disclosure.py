@@ -175,6 +175,93 @@ def feasible_range(values: np.ndarray, suppressed: np.ndarray, known: list[list[
     return float(lo.fun), top
 
 
+def _hidden_components(suppressed: np.ndarray, known: list[list[int]]
+                       ) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+    """Connected components of the suppressed cells, two cells being linked when a known total
+    holds both: the attacker's equations never mix two components, so each is audited alone.
+
+    Returns the hidden cell indices and, per component, (positions in `hidden`, rows of the
+    equation matrix restricted to that component)."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    hidden = np.flatnonzero(suppressed)
+    pos = np.full(len(suppressed), -1)
+    pos[hidden] = np.arange(len(hidden))
+    eq_rows, eq_cols = [], []
+    for r, line in enumerate(known):
+        h = pos[np.asarray(line, dtype=int)]
+        h = h[h >= 0]
+        eq_rows.append(np.full(len(h), r))
+        eq_cols.append(h)
+    rows = np.concatenate(eq_rows) if eq_rows else np.zeros(0, int)
+    cols = np.concatenate(eq_cols) if eq_cols else np.zeros(0, int)
+    a = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(known), len(hidden)))
+    # cells sharing an equation are adjacent: AᵀA is the adjacency (with self-loops)
+    n_comp, label = connected_components(a.T @ a, directed=False)
+    a = a.tocsc()
+    comps = []
+    for k in range(n_comp):
+        members = np.flatnonzero(label == k)
+        sub = a[:, members]
+        used = np.flatnonzero(sub.getnnz(axis=1))
+        comps.append((members, sub[used].toarray()))
+    return hidden, comps
+
+
+def _certified_wide(a_eq: np.ndarray, x: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """For each cell of `cells` (positions in x), whether the attacker's feasible range of that
+    cell is proven at least 1 wide, without linear programming.
+
+    The true values `x` satisfy the equations `a_eq` and are ≥ 0. Moving along the projection d
+    of the cell's axis on the null space of `a_eq` keeps every equation; non-negativity bounds
+    the step t to [−t₁, t₂] with t₁ = min x_j / d_j over d_j > 0 and t₂ = min x_j / −d_j over
+    d_j < 0, so the cell takes every value in an interval of width (t₁ + t₂)·d_cell. That is a
+    lower bound of the true width (an LP would find the exact one): cells it cannot certify are
+    audited by `feasible_range`."""
+    n = len(x)
+    if a_eq.size == 0:
+        return np.ones(len(cells), dtype=bool)
+    _, sv, vt = np.linalg.svd(a_eq, full_matrices=True)
+    rank = int((sv > 1e-9 * max(sv.max(initial=0.0), 1.0)).sum())
+    null = vt[rank:].T  # n × (n − rank), orthonormal
+    if null.shape[1] == 0:
+        return np.zeros(len(cells), dtype=bool)
+    d = null @ null[cells].T  # column k: projection of the axis of cells[k]
+    d[np.abs(d) < 1e-9] = 0.0
+    xs = np.repeat(x[:, None], len(cells), axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        up = np.where(d > 0, xs / np.where(d > 0, d, 1.0), np.inf).min(axis=0)
+        down = np.where(d < 0, xs / np.where(d < 0, -d, 1.0), np.inf).min(axis=0)
+    diag = d[cells, np.arange(len(cells))]
+    width = np.where(diag > 0, (up + down) * np.where(diag > 0, diag, 1.0), 0.0)
+    return width >= 1.0 - 1e-9
+
+
+def _exposed_cell(v: np.ndarray, primary: np.ndarray, suppressed: np.ndarray,
+                  known: list[list[int]]) -> int | None:
+    """The first primary cell whose value the attacker can pin down (feasible range narrower
+    than 0.5), else None. Components are audited separately; the linear programme runs only for
+    the cells the null-space bound cannot certify (few: weekly series need none)."""
+    hidden, comps = _hidden_components(suppressed, known)
+    exposed: list[int] = []
+    for members, a_eq in comps:
+        cells_global = hidden[members]
+        is_primary = primary[cells_global]
+        if not is_primary.any():
+            continue
+        if a_eq.shape[0] == 0:
+            continue  # in no published total: anything from 0 to infinity
+        local = np.flatnonzero(is_primary)
+        safe = _certified_wide(a_eq, v[cells_global], local)
+        for k in local[~safe]:
+            lo, hi = feasible_range(v, suppressed, known, int(cells_global[k]))
+            if hi - lo < 0.5:
+                exposed.append(int(cells_global[k]))
+                break
+    return min(exposed) if exposed else None
+
+
 def suppress(values: Sequence[int | None], keys: Sequence[tuple], small_cell_max: int
              ) -> np.ndarray:
     """Boolean mask of the cells of one count column to suppress (primary + complementary).
@@ -193,12 +280,7 @@ def suppress(values: Sequence[int | None], keys: Sequence[tuple], small_cell_max
         return suppressed  # one line: the line rule alone leaves ≥ 2 unknowns for one total
     known = published_totals(v, keys, small_cell_max)
     while True:
-        exposed = None
-        for cell in np.flatnonzero(primary):
-            lo, hi = feasible_range(v, suppressed, known, int(cell))
-            if hi - lo < 0.5:
-                exposed = int(cell)
-                break
+        exposed = _exposed_cell(v, primary, suppressed, known)
         if exposed is None:
             return suppressed
         grew = False
