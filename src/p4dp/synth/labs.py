@@ -19,6 +19,15 @@ INR_PATIENT_SD = (0.4, 0.85)
 INR_SPIKE_SHARE = 0.02
 #: HbA1c two to three times a year for type 2 diabetes (HAS 2013); some labs report mmol/mol.
 HBA1C_INTERVAL_DAYS = (100, 160)
+#: Not every diabetic is tested that often: the ROSP / Assurance Maladie follow-up finds about
+#: 65 % of type 2 diabetics with ≥ 2 HbA1c a year (CNAM, « Améliorer la qualité du système de
+#: santé », 2019: 60–70 %). The others are tested once a year or less.
+HBA1C_REGULAR_SHARE = 0.72
+HBA1C_SPARSE_INTERVAL_DAYS = (200, 480)
+#: Urine albumin/creatinine ratio (or microalbuminuria) in a given year for a diabetic: about a
+#: third (ROSP / Entred 2019: 30–40 %); ALBU (microalbuminuria alone) for a quarter of them.
+UACR_YEARLY_SHARE = 0.38
+UACR_ALBU_SHARE = 0.25
 HBA1C_PATIENT_MEAN = (7.1, 0.8)
 HBA1C_MMOL_SHARE = 0.25
 #: Yearly "bilan" (lipids, creatinine/eGFR, glucose …): most patients with a cardiovascular risk
@@ -81,12 +90,29 @@ def build_labs(pat: Patients, py: PatientYears, rng: np.random.Generator) -> dic
     # HbA1c for type 2 diabetes.
     dm = np.flatnonzero(pat.onset[:, cidx["dt2"]] < np.iinfo(np.int32).max)
     start = np.maximum(pat.onset[dm, cidx["dt2"]], pat.registered[dm])
-    p_a1c, d_a1c = _series(rng, dm, start, pat.end[dm], HBA1C_INTERVAL_DAYS)
+    regular = rng.random(len(dm)) < HBA1C_REGULAR_SHARE
+    p_reg, d_reg = _series(rng, dm[regular], start[regular], pat.end[dm[regular]],
+                           HBA1C_INTERVAL_DAYS)
+    p_sp, d_sp = _series(rng, dm[~regular], start[~regular], pat.end[dm[~regular]],
+                         HBA1C_SPARSE_INTERVAL_DAYS)
+    p_a1c, d_a1c = np.r_[p_reg, p_sp], np.r_[d_reg, d_sp]
     a1c = rng.normal(*HBA1C_PATIENT_MEAN, len(pat))[p_a1c] + rng.normal(0, 0.45, len(p_a1c))
     rows.append(("hba1c", p_a1c, d_a1c, a1c))
 
-    # Yearly panels.
+    # Urine albumin/creatinine ratio of diabetics, some years.
     mid = (py.start + py.stop) // 2
+    dm_year = pat.onset[py.patient, cidx["dt2"]] <= mid
+    span = py.stop - py.start
+    ua = dm_year & (rng.random(len(mid)) < UACR_YEARLY_SHARE * span / 365.25)
+    p_ua = py.patient[ua]
+    d_ua = py.start[ua] + (rng.random(int(ua.sum())) * span[ua]).astype(np.int64)
+    # Ratio in mg/mmol, log-normal: most < 3 (normal), about 20 % above (KDIGO A2/A3).
+    acr = np.exp(rng.normal(0.2, 1.1, len(p_ua)))
+    albu = rng.random(len(p_ua)) < UACR_ALBU_SHARE
+    rows.append(("rac", p_ua[~albu], d_ua[~albu], acr[~albu]))
+    rows.append(("albu", p_ua[albu], d_ua[albu], acr[albu] * 8.0))
+
+    # Yearly panels.
     risk = np.zeros(len(py.patient), bool)
     for c in RISK_CONDITIONS:
         risk |= pat.onset[py.patient, cidx[c]] <= mid

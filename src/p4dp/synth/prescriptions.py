@@ -21,6 +21,20 @@ BITHERAPY_CONDITIONS = ("hta", "dt2", "asthma", "copd")
 #: each is taken by this share of patients aged 75 or more, renewed with their chronic treatments.
 ELDERLY_AGE = 75
 ELDERLY_DRUG_SHARE = 0.35
+#: A chronic follow-up renews the patient's whole long-term prescription (« ordonnance de
+#: renouvellement »), not only the drugs of the condition discussed: French GPs renew every
+#: chronic treatment at once, usually for 3 months (HAS, « Prescription médicamenteuse chez le
+#: sujet âgé », 2015). This is what makes polymedication visible over a 3-month window.
+RENEW_ALL_AT_FOLLOW_UP = True
+#: Statin for diabetics without a recorded dyslipidaemia: primary cardiovascular prevention
+#: (HAS 2017, « Choix d'une statine »). About 45 % of French type 2 diabetics take a statin
+#: (Entred 2019 / SNDS: 44–48 %); with dyslipidaemia in about a quarter of diabetics (always on a
+#: statin here), 0.45 of the others brings the total near 45–50 %.
+STATIN_DIABETIC_SHARE = 0.45
+#: Chronic pain of the elderly (osteoarthritis): paracetamol, sometimes a step-2 analgesic or a
+#: topical NSAID, renewed like other long-term drugs (Assurance Maladie, polymédication du sujet
+#: âgé: analgesics among the 10 most reimbursed classes after 75).
+ELDERLY_PAIN_SHARE = 0.45
 #: Acute problems with a usual treatment get a prescription this often.
 ACUTE_PRESCRIPTION_SHARE = 0.7
 
@@ -43,10 +57,20 @@ def build_prescriptions(enc: Encounters, pat: Patients, prob: Problems, pool: Po
     date = enc.date[e_of]
     out_prob, out_drug = [], []
 
-    # Chronic: the patient's own drugs for the followed condition (stable over time).
+    # Chronic: the patient's own drugs for each active condition (stable over time), renewed
+    # together at any chronic follow-up.
+    followup = cond >= 0
+    dt2 = pat.conditions.index("dt2")
+    statin_dm = rng.random(n_pat) < STATIN_DIABETIC_SHARE
     for j, name in enumerate(pat.conditions):
         key = name
-        sel = np.flatnonzero(cond == j)
+        if RENEW_ALL_AT_FOLLOW_UP:
+            active = pat.onset[patient, j] <= date
+            if name == "dyslipidaemia":
+                active |= statin_dm[patient] & (pat.onset[patient, dt2] <= date)
+            sel = np.flatnonzero(followup & active)
+        else:
+            sel = np.flatnonzero(cond == j)
         if name == "af":
             vka = pat.vka[patient[sel]]
             for k, s in (("af", sel[vka]), ("af_doac", sel[~vka])):
@@ -76,6 +100,13 @@ def build_prescriptions(enc: Encounters, pat: Patients, prob: Problems, pool: Po
         s = np.flatnonzero(old & takes[patient])
         out_prob.append(s)
         out_drug.append(np.full(len(s), d))
+    pain = np.array(by_for.get("elderly_pain", []))
+    if len(pain):
+        takes = rng.random(n_pat) < ELDERLY_PAIN_SHARE
+        pick = rng.integers(len(pain), size=n_pat)
+        s = np.flatnonzero(old & takes[patient])
+        out_prob.append(s)
+        out_drug.append(pain[pick[patient[s]]])
 
     # Acute problems.
     acute = cond < 0

@@ -46,6 +46,25 @@ MULTI_PROBLEM_SHARE = 0.03
 #: Presence of the reason and procedure fields (the result is always filled).
 REASON_PRESENT = 0.85
 PROCEDURE_PRESENT = 0.55
+#: Organised cancer screening and the diabetic eye exam, written as a problem's procedure
+#: (ICPC-2 process codes): (name, codes, code weights, sex (0 = F, -1 = both), age range,
+#: period in years, first year, share of regular participants, chance per period for regular /
+#: other patients). Coverage targets as recorded in GP files (approximate national figures):
+#: breast ≈ 45–50 % (Santé publique France, DO cancer du sein 2021–2022: 46–50 %; programme
+#: generalised in 2004); colorectal ≈ 30–35 % (SpF 2020–2021: 34 %; programme 2009, FIT 2015);
+#: cervical ≈ 55–60 % (SpF / INCa, couverture 2018–2020: 59 %; cytology every 3 years at 25–29,
+#: HPV test every 5 years from 30); diabetic eye exam within 2 years ≈ 60 % (ROSP / CNAM
+#: 2019). Regular participants keep their rhythm, the others rarely take part.
+SCREENINGS = (
+    ("breast", ("X41",), (1.0,), 0, (50, 75), 2.0, 2004, 0.64, 0.85, 0.06),
+    ("colorectal", ("D36",), (1.0,), -1, (50, 75), 2.0, 2009, 0.40, 0.82, 0.04),
+    ("cervix_cytology", ("X37",), (1.0,), 0, (25, 30), 3.0, 2000, 0.60, 0.88, 0.08),
+    ("cervix_hpv", ("X37",), (1.0,), 0, (30, 66), 5.0, 2000, 0.60, 0.88, 0.08),
+)
+#: Diabetic eye exam (every 2 years, ROSP): complete exam F30, fundoscopy F31, retinography F41,
+#: referral to an ophthalmologist F67; recorded at a diabetes follow-up.
+EYE_EXAM = ("eye", ("F30", "F31", "F41", "F67"), (0.15, 0.35, 0.2, 0.3), -1, (0, 200), 2.0,
+            2000, 0.80, 0.85, 0.1)
 AGE_GROUPS = (15, 65)  # child < 15 ≤ adult < 65 ≤ elderly
 FIELDS = ("reason", "result", "procedure")
 
@@ -74,6 +93,35 @@ def _codes_lists(pool: Pool, rows: list[dict[str, str]], key: str) -> dict[int, 
                              "phrases_fr.txt")
         out[pool.index[r["code"]]] = np.array([pool.index[c] for c in codes])
     return out
+
+
+def _schedule(spec: tuple, cand: np.ndarray, patient: np.ndarray, date: np.ndarray,
+              age: np.ndarray, sex: np.ndarray, n_pat: int, procedure: np.ndarray, pool: Pool,
+              rng: np.random.Generator) -> None:
+    """Write a periodic procedure (screening test, eye exam) into ``procedure``, in place: each
+    patient's time is cut into periods (random phase); in a period they take part with their
+    own chance, at one of their eligible problems drawn at random."""
+    _, codes, weights, want_sex, (lo, hi), years, first_year, regular, p_reg, p_other = spec
+    period = years * 365.25
+    regular_p = rng.random(n_pat) < regular
+    phase = rng.random(n_pat) * period
+    ok = cand & (age >= lo) & (age < hi) & (C.year_of(date) >= first_year)
+    if want_sex >= 0:
+        ok &= sex == want_sex
+    idx = np.flatnonzero(ok)
+    if not len(idx):
+        return
+    p = patient[idx]
+    window = ((date[idx] - phase[p]) // period).astype(np.int64)
+    key = p.astype(np.int64) * 100_000 + window
+    # One random eligible problem per patient and period.
+    order = np.lexsort((rng.random(len(idx)), key))
+    first = np.r_[True, key[order][1:] != key[order][:-1]]
+    pick = idx[order][first]
+    takes = rng.random(len(pick)) < np.where(regular_p[patient[pick]], p_reg, p_other)
+    pick = pick[takes]
+    code_idx = np.array([pool.index[c] for c in codes])
+    procedure[pick] = code_idx[C.choice_index(rng, np.array(weights), len(pick))]
 
 
 def build_problems(enc: Encounters, pat: Patients, prac: Practitioners, pool: Pool,
@@ -163,6 +211,12 @@ def build_problems(enc: Encounters, pat: Patients, prac: Practitioners, pool: Po
     procedure[ili] = pool.index["A50"]
     reason = np.where(rng.random(n) < REASON_PRESENT, reason, -1)
     procedure = np.where(rng.random(n) < PROCEDURE_PRESENT, procedure, -1)
+    dt2 = [r["condition"] for r in cond_rows].index("dt2")
+    for spec in SCREENINGS + (EYE_EXAM,):
+        cand = ~ili
+        if spec is EYE_EXAM:
+            cand &= condition == dt2
+        _schedule(spec, cand, patient, date, age, sex, len(pat), procedure, pool, rng)
 
     # Texts, with uncodable entries, negations and family context.
     codes_arr = pa.array(pool.codes, pa.string())
