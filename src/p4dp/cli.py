@@ -106,22 +106,29 @@ _BATCH_COLUMNS = ("lot", "source", "statut", "reçues", "chargées", "réparées
                   "durée (s)")
 
 
-def _print_batches(rows: list[tuple]) -> None:
+def _print_batches(rows: list[tuple], *, with_id: bool = True) -> None:
     """One line per batch: id, source, status, rows in/loaded/repaired/quarantined, seconds."""
     from rich.table import Table as RichTable
 
     t = RichTable(title="Lots chargés")
-    for i, col in enumerate(_BATCH_COLUMNS):
-        t.add_column(col, justify="left" if i < 3 else "right", no_wrap=i == 0)
+    columns = _BATCH_COLUMNS if with_id else _BATCH_COLUMNS[1:]
+    for col in columns:
+        if col == "lot":  # long ids fold; counts never do
+            t.add_column(col, overflow="fold", min_width=14)
+        else:
+            t.add_column(col, justify="left" if col in ("source", "statut") else "right",
+                         no_wrap=True, min_width=len(col))
     for batch_id, source, status, *counts, seconds in rows:
-        t.add_row(batch_id, source, status, *(fr_int(n) for n in counts),
-                  f"{seconds or 0:.1f}".replace(".", ","))
+        cells = [source, status, *(fr_int(n) for n in counts),
+                 f"{seconds or 0:.1f}".replace(".", ",")]
+        t.add_row(*([batch_id, *cells] if with_id else cells))
     console.print(t)
 
 
 def _print_ingest(report) -> None:
     _print_batches([(b.batch_id, b.source_id, b.status, b.rows_in, b.rows_loaded,
-                     b.rows_repaired, b.rows_quarantined, b.duration_s) for b in report.batches])
+                     b.rows_repaired, b.rows_quarantined, b.duration_s) for b in report.batches],
+                   with_id=False)
 
 
 def fr_int(n: int | None) -> str:
