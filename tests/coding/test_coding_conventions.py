@@ -131,3 +131,22 @@ def test_a_fuzzy_drug_lookalike_is_not_a_drug() -> None:
 
     assert _names_drug("zyrtec")
     assert not _names_drug("moral bas")  # the drug table's fuzzy match reads "Mopral"
+
+
+@pytest.mark.parametrize("text, code", [
+    ("TA", "K31"),                       # the measurement, not the hypertension
+    ("spéculum", "X31"),
+    ("manoeuvre de Semont", "H59"),
+    ("béquilles", "A54"),
+    ("lit médicalisé", "A50"),
+    ("explication des résultats", "A60"),
+    ("résultats biologiques commentés", "A60"),
+])
+def test_short_procedures(coder: Coder, text: str, code: str) -> None:
+    assert coder.code(text, "procedure").code == code
+
+
+def test_a_measurement_stays_behind_the_problem_as_reason_or_result(coder: Coder) -> None:
+    assert coder.code("TA", "motif").code == "K86"
+    # the conclusion (normal, or the health-maintenance problem), not the visit type A30
+    assert coder.code("bilan de santé normal", "resultat").code in {"A97", "A98"}

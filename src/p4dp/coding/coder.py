@@ -48,15 +48,15 @@ MODEL_FACTOR = 0.85
 FUZZY_DISTANCE = ((10, 2), (5, 1))
 FUZZY_MIN_LENGTH = 5
 
-#: Process numbers too generic to be a reason or a result on their own ("examen", "suivi",
-#: "bilan", "conseils", "consultation"): another term of the text is preferred.
-WEAK_PROCESS = frozenset({31, 34, 43, 45, 46, 48, 49, 58, 63, 64, 65, 66, 68, 69})
+#: Process numbers too generic to be a reason or a result on their own ("examen", "bilan de
+#: santé", "suivi", "bilan", "conseils", "consultation"): another term of the text is preferred.
+WEAK_PROCESS = frozenset({30, 31, 34, 43, 45, 46, 48, 49, 58, 63, 64, 65, 66, 68, 69})
 #: Tests and investigations (32-43): as a reason they yield to the complaint named beside them
 #: ("ECBU négatif, brûlures urinaires" is U01); alone they are the reason ("frottis" X37).
 TEST_PROCESS = frozenset(range(32, 44))
 #: In the procedure field only the vaguest process words are generic; "résultats" and
 #: "courrier" there are what the GP wrote, a letter sent rather than one received.
-WEAK_PROCEDURE = frozenset({43, 46, 48, 60, 61, 63, 64, 65, 68, 69})
+WEAK_PROCEDURE = frozenset({43, 46, 48, 61, 63, 64, 65, 68, 69})
 #: Codes of malignant neoplasms (ICPC-2e rubric titles "Malignant neoplasm ..."), so that a
 #: family history of cancer is coded A21 "Risk factor for malignancy".
 MALIGNANT = frozenset(
