@@ -300,3 +300,53 @@ def pa_array(values):
     import pyarrow as pa
 
     return pa.array(list(values), pa.string())
+
+
+@pytest.fixture
+def cli_home(loaded, tmp_path, monkeypatch):
+    """A copy of the loaded home, used by the `p4dp` command through P4DP_HOME."""
+    from p4dp.settings import get_settings
+
+    settings, _ = loaded
+    home = tmp_path / "home"
+    shutil.copytree(settings.home, home)
+    monkeypatch.setenv("P4DP_HOME", str(home))
+    get_settings.cache_clear()
+    yield Settings(home=home)
+    get_settings.cache_clear()
+
+
+def test_cli_lists_batches_and_carries_out_an_objection(cli_home):
+    from typer.testing import CliRunner
+
+    from p4dp.cli import app
+
+    runner = CliRunner()
+    listed = runner.invoke(app, ["batches"])
+    assert listed.exit_code == 0, listed.output
+    assert all(s in listed.output for s in ("arm", "med", "car", "loaded"))
+    con = duckdb.connect(str(cli_home.warehouse), read_only=True)
+    (patient,) = con.execute("SELECT patient_id FROM patient ORDER BY patient_id LIMIT 1").fetchone()
+    con.close()
+    done = runner.invoke(app, ["withdraw", "--patient", patient, "--by", "dpo@cabinet"])
+    assert done.exit_code == 0, done.output
+    assert "lignes supprimées" in done.output
+    con = duckdb.connect(str(cli_home.warehouse), read_only=True)
+    assert con.execute("SELECT count(*) FROM encounter WHERE patient_id = ?",
+                       [patient]).fetchone() == (0,)
+    assert con.execute("SELECT requested_by FROM withdrawal").fetchall() == [("dpo@cabinet",)]
+    con.close()
+
+
+def test_cli_refuses_bad_requests_with_a_clear_message(cli_home, tmp_path):
+    from typer.testing import CliRunner
+
+    from p4dp.cli import app
+
+    runner = CliRunner()
+    both = runner.invoke(app, ["withdraw", "--patient", "arm_x", "--practitioner", "arm_y"])
+    assert both.exit_code == 2 and "exactly one" in both.output
+    bad = runner.invoke(app, ["withdraw", "--patient", "Dupont"])
+    assert bad.exit_code == 2 and "not a P4DP pseudonym" in bad.output
+    missing = runner.invoke(app, ["ingest", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 2 and "network.json" in missing.output
