@@ -25,8 +25,9 @@ HBA1C_INTERVAL_DAYS = (100, 160)
 HBA1C_REGULAR_SHARE = 0.72
 HBA1C_SPARSE_INTERVAL_DAYS = (200, 480)
 #: Urine albumin/creatinine ratio (or microalbuminuria) in a given year for a diabetic: about a
-#: third (ROSP / Entred 2019: 30–40 %); ALBU (microalbuminuria alone) for a quarter of them.
-UACR_YEARLY_SHARE = 0.38
+#: third (ROSP / Entred 2019: 30–40 %). It comes with the yearly panel (``P_PANEL_RISK`` = 0.6 of
+#: diabetics' years, fewer in a 365-day window), so 0.68 of panels carry it; ALBU (microalbuminuria alone) for a quarter.
+UACR_WITH_PANEL_SHARE = 0.68
 UACR_ALBU_SHARE = 0.25
 HBA1C_PATIENT_MEAN = (7.1, 0.8)
 HBA1C_MMOL_SHARE = 0.25
@@ -99,19 +100,7 @@ def build_labs(pat: Patients, py: PatientYears, rng: np.random.Generator) -> dic
     a1c = rng.normal(*HBA1C_PATIENT_MEAN, len(pat))[p_a1c] + rng.normal(0, 0.45, len(p_a1c))
     rows.append(("hba1c", p_a1c, d_a1c, a1c))
 
-    # Urine albumin/creatinine ratio of diabetics, some years.
     mid = (py.start + py.stop) // 2
-    dm_year = pat.onset[py.patient, cidx["dt2"]] <= mid
-    span = py.stop - py.start
-    ua = dm_year & (rng.random(len(mid)) < UACR_YEARLY_SHARE * span / 365.25)
-    p_ua = py.patient[ua]
-    d_ua = py.start[ua] + (rng.random(int(ua.sum())) * span[ua]).astype(np.int64)
-    # Ratio in mg/mmol, log-normal: most < 3 (normal), about 20 % above (KDIGO A2/A3).
-    acr = np.exp(rng.normal(0.2, 1.1, len(p_ua)))
-    albu = rng.random(len(p_ua)) < UACR_ALBU_SHARE
-    rows.append(("rac", p_ua[~albu], d_ua[~albu], acr[~albu]))
-    rows.append(("albu", p_ua[albu], d_ua[albu], acr[albu] * 8.0))
-
     # Yearly panels.
     risk = np.zeros(len(py.patient), bool)
     for c in RISK_CONDITIONS:
@@ -146,6 +135,15 @@ def build_labs(pat: Patients, py: PatientYears, rng: np.random.Generator) -> dic
     hypo = pat.onset[pp, cidx["hypothyroidism"]] <= pd_
     tsh_m = hypo | (rng.random(m) < P_TSH_EXTRA)
     tsh = np.exp(np.log(2.0) + np.where(hypo, 0.7, 0.45) * rng.standard_normal(m))
+    # Urine albumin/creatinine ratio of diabetics, prescribed with the yearly panel (creatinine
+    # and eGFR the same day: the two halves of the kidney screening).
+    dm_panel = np.flatnonzero((pat.onset[pp, cidx["dt2"]] <= pd_)
+                              & (rng.random(m) < UACR_WITH_PANEL_SHARE))
+    # Ratio in mg/mmol, log-normal: most < 3 (normal), about 20 % above (KDIGO A2/A3).
+    acr = np.exp(rng.normal(0.2, 1.1, len(dm_panel)))
+    albu = rng.random(len(dm_panel)) < UACR_ALBU_SHARE
+    rows.append(("rac", pp[dm_panel[~albu]], pd_[dm_panel[~albu]], acr[~albu]))
+    rows.append(("albu", pp[dm_panel[albu]], pd_[dm_panel[albu]], acr[albu] * 8.0))
     rows.append(("tsh", pp[tsh_m], pd_[tsh_m], tsh[tsh_m]))
     hb_m = rng.random(m) < P_HB_EXTRA
     hb = ex["hb"]["mean"] - 1.2 * female + ex["hb"]["sd"] * rng.standard_normal(m)
