@@ -147,7 +147,9 @@ def random_filters(rng: random.Random, wh: Warehouse) -> tuple[Scope, Filters]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("warehouse", type=Path)
-    ap.add_argument("--theme", default="surpoids")
+    ap.add_argument("--theme", default="surpoids",
+                    help="dashboard(s) to time, comma-separated (e.g. surpoids,examen)")
+    ap.add_argument("--no-cold", action="store_true", help="skip the cold full-library runs")
     ap.add_argument("--runs", type=int, default=100)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--synthetic", type=int, default=0, metavar="PATIENTS")
@@ -177,21 +179,25 @@ def main() -> None:
         print(f"{len(payloads)} {time.perf_counter() - t0:.3f}")
         return
 
-    for extra, what in (([], "with disclosure control (researcher)"),
-                        (["--no-disclosure"], "queries only")):
+    for extra, what in ((([], "with disclosure control (researcher)"),
+                         (["--no-disclosure"], "queries only")) if not args.no_cold else ()):
         cache = Path(tempfile.mkdtemp(prefix="p4dp-sql-cache-"))
         for label in ("empty SQL cache", "warm SQL cache"):
             out = subprocess.run([sys.executable, __file__, str(args.warehouse), "--cold-only",
                                   "--sql-cache", str(cache), *extra], capture_output=True,
                                  text=True, check=True).stdout.split()
             print(f"full library, whole base, cold process, {label}, {what}: {out[0]} "
-                  f"indicators in {float(out[1]):.2f} s")
+                  f"indicators in {float(out[1]):.2f} s", flush=True)
         shutil.rmtree(cache, ignore_errors=True)
     wh = Warehouse.open(args.warehouse)
+    for theme in args.theme.split(","):
+        _dashboard(wh, theme, args.runs, args.seed, who)
 
-    names = [i.name for i in by_theme(args.theme)]
-    rng = random.Random(args.seed)
-    sets = [random_filters(rng, wh) for _ in range(args.runs)]
+
+def _dashboard(wh: Warehouse, theme: str, runs: int, seed: int, who: Requester) -> None:
+    names = [i.name for i in by_theme(theme)]
+    rng = random.Random(seed)
+    sets = [random_filters(rng, wh) for _ in range(runs)]
     from p4dp.analytics.compile import IndicatorError, run_indicator
 
     ours, queries, plain = [], [], []
@@ -224,14 +230,14 @@ def main() -> None:
     def p95(xs):
         return float(np.percentile(xs, 95))
 
-    print(f"dashboard {args.theme!r} ({len(names)} indicators) over {args.runs} filter sets: "
+    print(f"dashboard {theme!r} ({len(names)} indicators) over {runs} filter sets: "
           f"p50 {statistics.median(ours) * 1000:.0f} ms, p95 {p95(ours) * 1000:.0f} ms")
     print(f"  queries only (no disclosure control): p50 {statistics.median(queries) * 1000:.0f} "
           f"ms, p95 {p95(queries) * 1000:.0f} ms")
     print(f"plain SQL of the same queries: p50 {statistics.median(plain) * 1000:.0f} ms, "
           f"p95 {p95(plain) * 1000:.0f} ms; ratio p95 ours/plain "
           f"{p95(ours) / max(p95(plain), 1e-9):.2f}, queries only/plain "
-          f"{p95(queries) / max(p95(plain), 1e-9):.2f}")
+          f"{p95(queries) / max(p95(plain), 1e-9):.2f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -464,6 +464,8 @@ def indicators_run(
         return
     from rich.table import Table as RichTable
 
+    from p4dp.analytics.display import display_fr
+
     for p in payloads:
         t = RichTable(title=f"{p['title_fr']} ({p['indicator']})")
         for c in p["columns"]:
@@ -471,7 +473,7 @@ def indicators_run(
         hidden = {(r, c) for r, c in p.get("suppressed_cells", [])}
         label = p.get("disclosure", {}).get("suppressed_label", "< 11")
         for i, row in enumerate(p["rows"]):
-            t.add_row(*[label if (i, c["name"]) in hidden else ("" if v is None else str(v))
+            t.add_row(*[label if (i, c["name"]) in hidden else display_fr(v)
                         for c, v in zip(p["columns"], row)])
         if p.get("refused"):
             t.caption = f"Refusé : {p['refused']}"

@@ -56,7 +56,7 @@ INDICATORS = (
              "date (end of the date range, else today), or the latest history item of the "
              "substance saying `yes`. Denominator: living patients of the scope.",
         source=SOURCE, frame=DEPENDENCE, by=(Dim.AGE_BAND, Dim.SEX),
-        measures=(Measure("patients", "Nombre de patients", "patients"),
+        measures=(Measure("patients", "Nombre de Patients", "patients"),
                   Measure("tobacco", "Tabac", "patients", where="tobacco"),
                   Measure("alcohol", "Alcool", "patients", where="alcohol"),
                   Measure("drugs", "Drogues", "patients", where="drugs"),

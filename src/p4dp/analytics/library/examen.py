@@ -92,8 +92,8 @@ INDICATORS = (
         description="INR results by band (0-1, 1-2, 2-3, 3-4, 4-5, 5 et plus).",
         rule="Lower bound included; 3.0 is in 2-3 (the therapeutic range is 2–3 inclusive).",
         source=SOURCE_SEED, frame=INR_RESULTS, by=("inr_band",),
-        measures=(Measure("n", "Nombre d'examens INR", "count"),
-                  Measure("patients", "Nombre de patients", "patients")),
+        measures=(Measure("n", "Nombre d'Examens INR", "count"),
+                  Measure("patients", "Nombre de Patients", "patients")),
         column_labels_fr=(("inr_band", "Tranche d'INR"),)),
     Indicator(
         name="examen_inr_out_of_range", theme=THEME,
@@ -101,11 +101,11 @@ INDICATORS = (
         description="Patients with INR results, and those with ≥ 30 % of their INRs outside 2–3.",
         rule="Per patient: results < 2 or > 3 over all results in the date range; flagged at "
              "≥ 30 %.", source=SOURCE_SEED, frame=INR_PATIENTS,
-        measures=(Measure("patients", "Nombre de patients INR", "patients"),
+        measures=(Measure("patients", "Nombre de Patients INR", "patients"),
                   Measure("out30", "Patients ≥ 30 % hors 2-3", "patients", where="out30"),
                   Measure("pct_out30", "% patients ≥ 30 % hors 2-3", "share",
                           numerator="out30", denominator="patients"),
-                  Measure("n_inr", "Nombre d'examens INR", "sum", column="n_inr"))),
+                  Measure("n_inr", "Nombre d'Examens INR", "sum", column="n_inr"))),
     Indicator(
         name="examen_ttr", theme=THEME, title_fr="Temps passé dans la zone thérapeutique (TTR)",
         description="Patients with a computable TTR (two INRs ≤ 56 days apart), median and mean "
@@ -141,7 +141,7 @@ INDICATORS = (
         description="The 20 most frequent exams (canonical exam code).",
         rule="Results grouped by exam code, ranked by count, ties by code.",
         source=SOURCE_SEED, frame=F.LABS, by=("exam",), top=20, rank_by="n",
-        measures=(Measure("n", "Nombre d'examens", "count"),
-                  Measure("patients", "Nombre de patients", "patients")),
+        measures=(Measure("n", "Nombre d'Examens", "count"),
+                  Measure("patients", "Nombre de Patients", "patients")),
         column_labels_fr=(("exam", "Examen"),)),
 )

@@ -64,7 +64,7 @@ INDICATORS = (
              "the reference date; a mention = status `yes`. Denominator: every living patient of "
              "the scope (those with no history item count as no mention).",
         source=SOURCE, frame=SUBSTANCE_USE, by=(Dim.AGE_BAND, Dim.SEX),
-        measures=(Measure("patients", "Nombre de patients", "patients"),
+        measures=(Measure("patients", "Nombre de Patients", "patients"),
                   Measure("documented", "Historique renseigné", "patients", where="documented"),
                   Measure("tobacco", "Tabac : oui", "patients", where="tobacco"),
                   Measure("alcohol", "Alcool : oui", "patients", where="alcohol"),
@@ -81,6 +81,6 @@ INDICATORS = (
         rule="History items in the date range grouped by kind and label, ranked by count.",
         source=SOURCE, frame=HISTORY_LABELS, by=("kind", "label_norm"), top=20, rank_by="n",
         measures=(Measure("n", "Nombre", "count"),
-                  Measure("patients", "Nombre de patients", "patients")),
+                  Measure("patients", "Nombre de Patients", "patients")),
         column_labels_fr=(("kind", "Type"), ("label_norm", "Libellé"))),
 )

@@ -89,7 +89,7 @@ _RULE = (f"Up to date when the latest dTP dose was given at an age ≥ (latest f
 INDICATORS = (
     Indicator(
         name="vaccination_dtp_up_to_date", theme=THEME,
-        title_fr="Nb de patients > 25 ans à jour dans la vaccination dTP",
+        title_fr="Nb de Patients > 25 ans à jour dans la vaccination dTP",
         description="Patients older than 25, those with a recorded dTP dose, and those up to "
                     "date for the adult booster.",
         rule=_RULE, source=SOURCE, frame=DTP_STATUS,
@@ -123,7 +123,7 @@ INDICATORS = (
         rule="Doses in the date range, one row per valence of the normalised label.",
         source="p4dp.terminology.vaccines (valences)", frame=VALENCES, by=("valence",),
         measures=(Measure("n", "Nombre de doses", "count"),
-                  Measure("patients", "Nombre de patients", "patients")),
+                  Measure("patients", "Nombre de Patients", "patients")),
         column_labels_fr=(("valence", "Valence"),)),
     Indicator(
         name="vaccination_top_labels", theme=THEME, title_fr="Top des « libellés » vaccinations",
