@@ -39,7 +39,8 @@ def test_pointer_words_do_not_hide_content(coder: Coder) -> None:
     assert coder.code("courrier", "procedure").code != NO_CODE
 
 
-@pytest.mark.parametrize("field, code", [("motif", NO_CODE), ("procedure", NO_CODE), ("resultat", "A97")])
+@pytest.mark.parametrize("field, code", [("motif", NO_CODE), ("procedure", NO_CODE),
+                                         ("resultat", "A97")])
 def test_normal_finding_only_codes_a_result(coder: Coder, field: str, code: str) -> None:
     assert coder.code("RAS", field).code == code
 

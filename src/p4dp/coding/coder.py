@@ -91,8 +91,9 @@ CACHE_MAX = 500_000
 #: Words that only name the act of prescribing or doing ("ordonnance", "injection", "fait"): in
 #: the procedure field a more specific act named beside them is what was done ("injection
 #: Gardasil" is the vaccination, "prescription ECBU" the urine culture).
-GENERIC_ACT_WORDS = frozenset("""ordonnance ordonnances prescription prescrit prescrite injection
-    renouvellement demande fait faite faire realise realisee rendez vous pris prise arret""".split())
+GENERIC_ACT_WORDS = frozenset("""ordonnance ordonnances prescription prescrit prescrite
+    injection renouvellement demande fait faite faire realise realisee rendez vous pris prise
+    arret""".split())
 #: Texts made only of these words carry no clinical or administrative content and get no code
 #: (evaluation convention 10: "vu", "idem", "cs", "xxx", "RDV annulé", "pt pas venu").
 EMPTY_WORDS = frozenset("""vu vue idem cf voir consultation consult rendez vous annule
@@ -356,7 +357,8 @@ def _is_empty(norm: Normalised) -> bool:
         return True
     if all(k in _EMPTY_KEYS for k in words):
         return True
-    return words[0] in POINTER_WORDS and all(k in _POINTED_KEYS or k in _EMPTY_KEYS for k in words[1:])
+    return words[0] in POINTER_WORDS and all(k in _POINTED_KEYS or k in _EMPTY_KEYS
+                                             for k in words[1:])
 
 
 def _is_generic_act(m: _Match) -> bool:
@@ -415,7 +417,8 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
         # A drug named alone is its prescription in every field ("Zyrtec" as a reason is a
         # request for it, like the drug names of the lexicon).
         if _names_drug(norm.clean):
-            return _prescription(None, "médicament nommé : prescription", CONF_FULL * FUZZY_FACTOR)
+            return _prescription(None, "médicament nommé : prescription",
+                                 CONF_FULL * FUZZY_FACTOR)
         return _model_coding(norm, min_confidence, process_only=field_name == "procedure")
     if not live:
         terms = ", ".join(f"« {m.entry.term} »" for m in negated)
@@ -442,7 +445,7 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
     def rank(m: _Match) -> tuple[int, ...]:
         pref = _field_preference(m.code, field_name, m.entry.weak)
         if field_name != "procedure" and m.code[0] == "Z" and family_risk:
-            pref = 3  # "mère décédée d'un cancer du côlon": the family risk (A21), not the loss
+            pref = 3  # "mère décédée d'un cancer du côlon": the family risk A21, not the loss
         if field_name != "procedure" and m.fuzzy and icpc.component(m.code) == "process":
             pref = max(pref, 2)  # a corrected word is a weak reason to call the visit an act
         if field_name == "procedure":
@@ -465,11 +468,13 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
         if _names_drug(norm.clean):
             return _prescription(chapter, f"médicament nommé : prescription | {_describe(main)}",
                                  CONF_FULL * FUZZY_FACTOR)
-        letter = main.code[0] if main.code not in (FAMILY_CANCER, FAMILY_CARDIO, FAMILY_OTHER) else None
-        conf = (CONF_FLOOR + (CONF_FULL - CONF_FLOOR) * _coverage(norm, matches)) * PRESUMED_ACT_FACTOR
+        letter = None if main.code in FAMILY_RISK else main.code[0]
+        conf = CONF_FLOOR + (CONF_FULL - CONF_FLOOR) * _coverage(norm, matches)
+        conf *= PRESUMED_ACT_FACTOR
         if conf < min_confidence:
             return abstain(f"aucun acte nommé ({_describe(main)}), confiance {conf:.2f}")
-        return _prescription(letter, f"aucun acte nommé : traitement présumé de {_describe(main)}", conf)
+        why = f"aucun acte nommé : traitement présumé de {_describe(main)}"
+        return _prescription(letter, why, conf)
     named = {m.code for m in ranked[1:]}
     better = next((c for (a, b), c in lexicon_mod.combinations().items() if a == main.code and b in named), None)
     confidence = CONF_FLOOR + (CONF_FULL - CONF_FLOOR) * _coverage(norm, matches)
