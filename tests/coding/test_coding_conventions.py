@@ -151,3 +151,8 @@ def test_a_measurement_stays_behind_the_problem_as_reason_or_result(coder: Coder
     assert coder.code("TA", "motif").code == "K86"
     # the conclusion (normal, or the health-maintenance problem), not the visit type A30
     assert coder.code("bilan de santé normal", "resultat").code in {"A97", "A98"}
+
+
+def test_a_generic_act_yields_to_a_test_as_reason(coder: Coder) -> None:
+    assert coder.code("RDV pour frottis", "motif").code == "X37"
+    assert coder.code("cs pré-op", "motif").code == "A30"

@@ -265,9 +265,10 @@ def _field_preference(code: str, field_name: str, weak: bool = False) -> int:
             return 3
         return 0 if comp == "diagnosis" else 1
     # reason: a concrete process ("renouvellement", "certificat", "vaccin", "résultats") names
-    # the reason for the visit; a generic one ("examen", "suivi") yields to the problem named.
+    # the reason for the visit; a test yields to the problem named, and a generic act
+    # ("examen", "suivi", "RDV") to both ("RDV pour frottis" is the smear, X37).
     if weak:
-        return 2
+        return 3
     if comp == "process":
         return 2 if icpc.number(code) in TEST_PROCESS else 0
     return 1
