@@ -27,6 +27,8 @@ P_TEMPERATURE_ILI = 0.35
 P_TEMPERATURE_OTHER = 0.03
 P_WAIST = 0.02
 ADULT_AGE = 18.0
+#: Ages (years) between which a heavier child's excess weight builds up (``child_excess_z``).
+EXCESS_FROM_AGE, EXCESS_FULL_AGE = 2.0, 6.0
 
 
 def _interp(ref: dict[str, dict[str, np.ndarray]], sex: np.ndarray, age: np.ndarray, key: str):
@@ -64,7 +66,9 @@ def build_biometrics(enc: Encounters, pat: Patients,
     a = np.clip(age, 0, 19)
     h_child = (_interp(ref, sex, a, "h") + pat.height_z[p] * _interp(ref, sex, a, "h_sd")
                + rng.normal(0, 0.4, n))
-    w_child = _interp(ref, sex, a, "w") * np.exp(pat.weight_z[p] * _interp(ref, sex, a, "w_lsd")
+    wz = pat.weight_z[p] + pat.child_excess_z[p] * np.clip(
+        (a - EXCESS_FROM_AGE) / (EXCESS_FULL_AGE - EXCESS_FROM_AGE), 0, 1)
+    w_child = _interp(ref, sex, a, "w") * np.exp(wz * _interp(ref, sex, a, "w_lsd")
                                                  + rng.normal(0, 0.03, n))
     h_adult = pat.adult_height[p] + rng.normal(0, 0.5, n)
     drift = np.clip(0.004 * (age - 30), -0.05, 0.08) + rng.normal(0, 0.02, n)

@@ -26,7 +26,8 @@ HBA1C_REGULAR_SHARE = 0.72
 HBA1C_SPARSE_INTERVAL_DAYS = (200, 480)
 #: Urine albumin/creatinine ratio (or microalbuminuria) in a given year for a diabetic: about a
 #: third (ROSP / Entred 2019: 30–40 %). It comes with the yearly panel (``P_PANEL_RISK`` = 0.6 of
-#: diabetics' years, fewer in a 365-day window), so 0.68 of panels carry it; ALBU (microalbuminuria alone) for a quarter.
+#: diabetics' years, fewer in a 365-day window), so 0.68 of panels carry it; ALBU
+#: (microalbuminuria alone) for a quarter of them.
 UACR_WITH_PANEL_SHARE = 0.68
 UACR_ALBU_SHARE = 0.25
 HBA1C_PATIENT_MEAN = (7.1, 0.8)

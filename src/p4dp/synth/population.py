@@ -121,6 +121,7 @@ class Patients:
     vka: np.ndarray               # anticoagulated with a vitamin K antagonist (INR follow-up)
     height_z: np.ndarray
     weight_z: np.ndarray
+    child_excess_z: np.ndarray    # extra weight z of the heavier children, reached by 6 years
     adult_height: np.ndarray
     adult_bmi: np.ndarray
 
@@ -476,7 +477,7 @@ def build_patients(practices: Practices, practitioners: Practitioners, rng: np.r
     # 16 % with 3–4 % obesity (ESTEBAN 2015, Santé publique France 2017: 17 % / 3.9 %; DREES
     # enquêtes de santé scolaire 2017: 18 % / 4 %); weight z stays within about ±3.
     heavy = rng.random(n) < CHILD_HEAVY_SHARE
-    weight_z = weight_z + heavy * np.abs(rng.normal(*CHILD_HEAVY_EXTRA_Z, n))
+    child_excess_z = heavy * np.abs(rng.normal(*CHILD_HEAVY_EXTRA_Z, n))
 
     return Patients(
         practice=practice, local_id=local_id, gp=gp, sex=sex, birth=birth, death=death,
@@ -484,13 +485,17 @@ def build_patients(practices: Practices, practitioners: Practitioners, rng: np.r
         last_name=last, first_name=first, birth_name=birth_name, nir=nir, address=address,
         postcode=postcode, city=city, departement=dep_res, phone=phone, email=email,
         relatives=relatives, relative_first=rel_any, conditions=conditions, onset=onset, vka=vka,
-        height_z=height_z, weight_z=weight_z, adult_height=adult_height, adult_bmi=adult_bmi,
+        height_z=height_z, weight_z=weight_z, child_excess_z=child_excess_z,
+        adult_height=adult_height, adult_bmi=adult_bmi,
     )
 
 
 #: Mean weight z of the children outside the heavier subgroup (WHO median).
 CHILD_WEIGHT_Z_MEAN = 0.0
-#: Share of children in the heavier subgroup and the extra weight z they carry (mean, SD).
+#: Share of children in the heavier subgroup and the extra weight z they carry (mean, SD). The
+#: excess builds up from 2 to 6 years (early adiposity rebound, Rolland-Cachera 1984): heavy
+#: infants would give implausible weight-for-length readings that the quality step rightly
+#: quarantines.
 CHILD_HEAVY_SHARE = 0.085
 CHILD_HEAVY_EXTRA_Z = (1.85, 0.4)
 

@@ -52,8 +52,8 @@ PROCEDURE_PRESENT = 0.55
 #: other patients). Coverage targets as recorded in GP files (approximate national figures):
 #: breast ≈ 45–50 % (Santé publique France, DO cancer du sein 2021–2022: 46–50 %; programme
 #: generalised in 2004); colorectal ≈ 30–35 % (SpF 2020–2021: 34 %; programme 2009, FIT 2015);
-#: cervical ≈ 55–60 % (SpF / INCa, couverture 2018–2020: 59 %; cytology every 3 years at 25–29,
-#: HPV test every 5 years from 30); diabetic eye exam within 2 years ≈ 60 % (ROSP / CNAM
+#: cervical ≈ 55–60 % (SpF / INCa, couverture 2018–2020: 59 %; cytology every 3 years at
+#: 25–29, HPV test every 5 years from 30); diabetic eye exam within 2 years ≈ 60 % (ROSP / CNAM
 #: 2019). Regular participants keep their rhythm, the others rarely take part.
 SCREENINGS = (
     ("breast", ("X41",), (1.0,), 0, (50, 75), 2.0, 2004, 0.64, 0.85, 0.06),
