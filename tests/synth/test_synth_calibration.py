@@ -187,3 +187,17 @@ def test_child_weights_stay_within_who_plausibility(con):
     infant = a < 2
     assert infant.sum() > 1000
     assert np.mean(z[infant] > 2.5) < 0.01
+
+
+def test_no_clean_vaccination_before_birth_or_six_months_of_flu(tiny):
+    """Only injected ``before_birth`` errors may date a vaccination before birth; flu doses of
+    risk children start at 6 months (the quality step quarantines doses before birth)."""
+    con = duckdb.connect()
+    con.register("vac", tiny.tables["vaccination"])
+    con.register("patient", tiny.tables["patient"])
+    con.register("errors", tiny.ground_truth["errors"])
+    bad = con.execute("""SELECT count(*) FROM vac v JOIN patient p USING (source_id, patient_id)
+        WHERE v.date < p.birth_date AND NOT EXISTS (
+            SELECT 1 FROM errors e WHERE e."table" = 'vaccination'
+            AND e.source_id = v.source_id AND e.row_key = v.vaccination_id)""").fetchone()[0]
+    assert bad == 0

@@ -11,6 +11,9 @@ from p4dp.synth import _columns as C
 from p4dp.synth._data import read_csv
 from p4dp.synth.population import NO_ONSET, Patients
 
+#: Influenza vaccine is licensed from 6 months of age (calendrier des vaccinations: at-risk
+#: children from 6 months). Without this floor, risk patients got doses dated before birth.
+FLU_MIN_AGE_DAYS = 183
 #: Doses given before the record was opened are recorded (from the carnet de santé) this often.
 RETROSPECTIVE_RECORD_SHARE = 0.3
 #: A share of doses is given late (catch-up), by up to a year.
@@ -80,7 +83,8 @@ def build_vaccinations(pat: Patients, rng: np.random.Generator, today: date) -> 
                 if s0 > t:
                     break
                 d = s0 + (rng.random(n) * season_len).astype(np.int64)
-                eligible = (d - pat.birth >= amin) | risk
+                # Risk conditions make children eligible, but never before 6 months of age.
+                eligible = ((d - pat.birth >= amin) | risk) & (d - pat.birth >= FLU_MIN_AGE_DAYS)
                 p_flu = flu_propensity * np.where(d - pat.birth >= amin, 1.0, FLU_RISK_FACTOR)
                 ok = eligible & (rng.random(n) < p_flu) & (d <= t)
                 ps.append(np.flatnonzero(ok))
