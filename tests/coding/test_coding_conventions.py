@@ -156,3 +156,10 @@ def test_a_measurement_stays_behind_the_problem_as_reason_or_result(coder: Coder
 def test_a_generic_act_yields_to_a_test_as_reason(coder: Coder) -> None:
     assert coder.code("RDV pour frottis", "motif").code == "X37"
     assert coder.code("cs pré-op", "motif").code == "A30"
+
+
+def test_a_social_problem_named_as_procedure_is_a_social_referral(coder: Coder) -> None:
+    result = coder.code("difficultés financières", "procedure")
+    assert result.code == "A68"
+    assert "orientation sociale" in result.explanation
+    assert coder.code("douleur cage thoracique", "motif").code == "A11"  # "cage" is no test

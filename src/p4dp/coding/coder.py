@@ -113,6 +113,9 @@ PRESCRIPTION = 50
 #: Process numbers of a visit with no stated purpose (-69 "consultation", "rendez-vous") and of
 #: a follow-up visit (-63): an appointment given with a delay is a follow-up.
 VISIT, FOLLOW_UP = 69, 63
+#: ICPC-2 -68 "Other referrals NEC" (social services, associations): the act presumed for a
+#: social problem (chapter Z) named alone in the procedure field ("aide à domicile").
+SOCIAL_REFERRAL = 68
 #: Confidence multiplier of a procedure inferred from a problem named alone in the procedure
 #: field ("angine" typed as the act: its treatment, R50).
 PRESUMED_ACT_FACTOR = 0.85
@@ -474,6 +477,10 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
         conf *= PRESUMED_ACT_FACTOR
         if conf < min_confidence:
             return abstain(f"aucun acte nommé ({_describe(main)}), confiance {conf:.2f}")
+        if letter == lexicon_mod.SOCIAL:
+            # A social problem is not treated with drugs: the act is the social referral.
+            why = f"aucun acte nommé : orientation sociale présumée pour {_describe(main)}"
+            return Coding(f"A{SOCIAL_REFERRAL}", round(conf, 3), why)
         why = f"aucun acte nommé : traitement présumé de {_describe(main)}"
         return _prescription(letter, why, conf)
     named = {m.code for m in ranked[1:]}
