@@ -163,3 +163,13 @@ def test_a_social_problem_named_as_procedure_is_a_social_referral(coder: Coder) 
     assert result.code == "A68"
     assert "orientation sociale" in result.explanation
     assert coder.code("douleur cage thoracique", "motif").code == "A11"  # "cage" is no test
+
+
+@pytest.mark.parametrize("text, code", [
+    ("pas d'ATB", "A45"),                # an act written as not done is watchful waiting
+    ("pas de bilan", "A45"),
+    ("angine : pas d'ATB", "R45"),
+    ("TDR négatif", "A33"),              # a result after the act: the act was done
+])
+def test_acts_written_as_not_done(coder: Coder, text: str, code: str) -> None:
+    assert coder.code(text, "procedure").code == code

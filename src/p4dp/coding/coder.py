@@ -113,6 +113,11 @@ PRESCRIPTION = 50
 #: Process numbers of a visit with no stated purpose (-69 "consultation", "rendez-vous") and of
 #: a follow-up visit (-63): an appointment given with a delay is a follow-up.
 VISIT, FOLLOW_UP = 69, 63
+#: ICPC-2 -45 "Observation/health education/advice": the act when the GP writes that an act
+#: is not done ("pas d'ATB", "pas de bilan": watchful waiting).
+ABSTENTION = 45
+#: How many words before an act a negation declines it ("pas de bilan", "pas d' ATB").
+DECLINE_WINDOW = 2
 #: ICPC-2 -68 "Other referrals NEC" (social services, associations): the act presumed for a
 #: social problem (chapter Z) named alone in the procedure field ("aide à domicile").
 SOCIAL_REFERRAL = 68
@@ -365,6 +370,16 @@ def _is_empty(norm: Normalised) -> bool:
                                              for k in words[1:])
 
 
+def _declined(norm: Normalised, m: _Match) -> bool:
+    """A negation word just before the act, in its segment ("pas d'ATB", "sans bilan")."""
+    for i in range(m.start - 1, max(-1, m.start - 1 - DECLINE_WINDOW), -1):
+        if norm.keys[i] == SEP:
+            return False
+        if norm.tokens[i] in _SPLITTING_NEGATIONS or norm.tokens[i] == "non":
+            return True
+    return False
+
+
 def _is_generic_act(m: _Match) -> bool:
     return m.entry.keys <= _GENERIC_KEYS
 
@@ -417,6 +432,13 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
             m.qualifier = q
     live = [m for m in matches if not m.qualifier.negated]
     negated = [m for m in matches if m.qualifier.negated]
+    declined: list[_Match] = []
+    if field_name == "procedure":
+        # "pas d'ATB", "pas de bilan": an act written as not done is not that act (a result
+        # after it, "test négatif", still is).
+        declined = [m for m in live if icpc.component(m.entry.code) == "process"
+                    and _declined(norm, m)]
+        live = [m for m in live if m not in declined]
     if not matches:
         # A drug named alone is its prescription in every field ("Zyrtec" as a reason is a
         # request for it, like the drug names of the lexicon).
@@ -424,6 +446,12 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
             return _prescription(None, "médicament nommé : prescription",
                                  CONF_FULL * FUZZY_FACTOR)
         return _model_coding(norm, min_confidence, process_only=field_name == "procedure")
+    if declined and not any(icpc.component(m.entry.code) == "process" for m in live):
+        letter = next((m.entry.code[0] for m in live if not m.entry.code.startswith("-")), "A")
+        terms = ", ".join(f"« {m.entry.term} »" for m in declined)
+        return Coding(f"{letter}{ABSTENTION}", CONF_FULL * WEAK_FACTOR,
+                      f"acte écarté ({terms}) : abstention, surveillance",
+                      default_chapter=letter == "A")
     if not live:
         terms = ", ".join(f"« {m.entry.term} »" for m in negated)
         return abstain(f"terme nié ({terms})")
