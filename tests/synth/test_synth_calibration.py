@@ -201,3 +201,14 @@ def test_no_clean_vaccination_before_birth_or_six_months_of_flu(tiny):
             SELECT 1 FROM errors e WHERE e."table" = 'vaccination'
             AND e.source_id = v.source_id AND e.row_key = v.vaccination_id)""").fetchone()[0]
     assert bad == 0
+
+
+def test_no_identical_clean_vaccinations(tiny):
+    """One injection is one row: no two vaccinations of a patient share date and label, apart
+    from the injected duplicate rows (same id)."""
+    t = tiny.tables["vaccination"]
+    con = duckdb.connect()
+    con.register("vac", t)
+    dup = con.execute("""SELECT count(*) FROM (SELECT source_id, patient_id, date, raw_label,
+        count(DISTINCT vaccination_id) k FROM vac GROUP BY ALL) WHERE k > 1""").fetchone()[0]
+    assert dup == 0

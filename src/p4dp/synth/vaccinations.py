@@ -116,4 +116,11 @@ def build_vaccinations(pat: Patients, rng: np.random.Generator, today: date) -> 
         "dose": np.concatenate([x[5] for x in parts]),
     }
     order = np.lexsort((res["date"], res["patient"]))
-    return {k: v[order] for k, v in res.items()}
+    res = {k: v[order] for k, v in res.items()}
+    # Two doses of a series drawn on the same day with the same label (late doses caught up at
+    # one visit) would be one injection written twice: keep one, as a GP's record would.
+    _, first = np.unique(np.stack([res["patient"], res["date"],
+                                   np.unique(res["label"].astype(str), return_inverse=True)[1]]),
+                         axis=1, return_index=True)
+    keep = np.sort(first)
+    return {k: v[keep] for k, v in res.items()}
