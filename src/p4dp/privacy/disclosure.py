@@ -12,7 +12,11 @@
      between a total and the published cells. We iterate over all lines until stable, then audit
      the result with linear programming (the attacker's best tool: min and max of each suppressed
      cell given every published cell, every line total and non-negativity) and suppress more
-     until no suppressed cell has a single feasible value;
+     until no suppressed cell has a single feasible value. The audit runs per connected
+     component of suppressed cells (the attacker's equations never mix two), and a cell whose
+     range a null-space step already proves at least 1 wide needs no linear programme: a weekly
+     series of 468 cells is audited with none instead of ≈ 900 (same masks on every table
+     compared, see the tests);
   3. **rounding** of the published counts up to a multiple of `rounding_base` (default 5), so that
      differences between overlapping requests (ages 6–10 vs 6–11, two date ranges …) do not
      reveal a suppressed count exactly;
