@@ -14,17 +14,6 @@ from p4dp.coding.batch import conform
 D = dt.date(2024, 3, 1)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _model_cache(tmp_path_factory: pytest.TempPathFactory):
-    from p4dp.coding import model
-
-    folder = tmp_path_factory.mktemp("coding-cache")
-    original = model._cache_dir
-    model._cache_dir = lambda: folder
-    yield
-    model._cache_dir = original
-
-
 def _problems() -> pa.Table:
     rows = [
         # GP-coded reason (source), free-text result and procedure

@@ -10,17 +10,6 @@ from p4dp.coding import icpc
 from p4dp.coding.coder import NO_CODE, Coder
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _model_cache(tmp_path_factory: pytest.TempPathFactory):
-    from p4dp.coding import model
-
-    folder = tmp_path_factory.mktemp("coding-cache-conventions")
-    original = model._cache_dir
-    model._cache_dir = lambda: folder
-    yield
-    model._cache_dir = original
-
-
 @pytest.fixture(scope="module")
 def coder() -> Coder:
     return Coder(min_confidence=0.5)

@@ -23,17 +23,6 @@ HTA,reason,T90,
 """
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _model_cache(tmp_path_factory: pytest.TempPathFactory):
-    from p4dp.coding import model
-
-    folder = tmp_path_factory.mktemp("coding-cache")
-    original = model._cache_dir
-    model._cache_dir = lambda: folder
-    yield
-    model._cache_dir = original
-
-
 @pytest.fixture()
 def tiny(tmp_path: Path) -> Path:
     path = tmp_path / "tiny.csv"

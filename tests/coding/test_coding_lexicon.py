@@ -21,18 +21,6 @@ FREQUENT = (
 ).split()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _model_cache(tmp_path_factory: pytest.TempPathFactory):
-    """The fallback model and the lemma table are cached in a temporary folder, not in var/."""
-    from p4dp.coding import model
-
-    folder = tmp_path_factory.mktemp("coding-cache")
-    original = model._cache_dir
-    model._cache_dir = lambda: folder
-    yield
-    model._cache_dir = original
-
-
 def test_lexicon_has_several_thousand_entries() -> None:
     assert len(load()) >= 5000
     assert len(raw_terms()) >= 5000

@@ -16,18 +16,6 @@ from p4dp.coding.normalise import (
 )
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _model_cache(tmp_path_factory: pytest.TempPathFactory):
-    """The fallback model and the lemma table are cached in a temporary folder, not in var/."""
-    from p4dp.coding import model
-
-    folder = tmp_path_factory.mktemp("coding-cache")
-    original = model._cache_dir
-    model._cache_dir = lambda: folder
-    yield
-    model._cache_dir = original
-
-
 def test_fold_removes_case_accents_and_ligatures() -> None:
     assert fold("Œdème  ÉPAULE").split() == ["oedeme", "epaule"]
     assert fold("Gastro-entérite aiguë").split() == ["gastro", "enterite", "aigue"]
