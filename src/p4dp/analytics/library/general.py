@@ -73,9 +73,9 @@ INDICATORS = (
     _count("general_biometrics_by_kind", "Nombre des Relevés Biométriques", F.BIOMETRICS,
            "Nombre de Relevés", "Biometric readings grouped by measured quantity.", by=("kind",)),
     _count("general_exams_by_type", "Nombre des Examens Complémentaires par Type", F.LABS,
-           "Nombre d'Examens", "Results grouped by canonical exam code (`non reconnu` when the coder "
-           "found none).", by=("exam",)),
+           "Nombre d'Examens", "Results grouped by canonical exam code (`non reconnu` when the "
+           "coder found none).", by=("exam",)),
     _count("general_vaccinations_by_type", "NB de Vaccinations par Type", F.VACCINATIONS,
-           "Nombre de Vaccinations", "Doses grouped by normalised product (`non reconnu` when the label "
-           "was not recognised).", by=("product",)),
+           "Nombre de Vaccinations", "Doses grouped by normalised product (`non reconnu` when the "
+           "label was not recognised).", by=("product",)),
 )
