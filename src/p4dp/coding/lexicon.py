@@ -13,7 +13,7 @@ from functools import lru_cache
 from importlib import resources
 
 from p4dp.coding import icpc
-from p4dp.coding.normalise import term_keys
+from p4dp.coding.normalise import term_keys, tsv_pairs
 
 _DATA = "p4dp.coding.data"
 #: A term made only of negation words would match every negated text.
@@ -70,16 +70,10 @@ def _check_code(code: str, where: str) -> None:
 
 def _read_tsv(name: str) -> list[tuple[str, list[str], str]]:
     rows = []
-    text = resources.files(_DATA).joinpath(name).read_text(encoding="utf-8")
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        parts = line.split("\t")
-        if len(parts) != 2:
-            raise ValueError(f"{name} line {lineno}: expected 'CODE<TAB>term|term', got {line[:60]!r}")
-        code = parts[0].strip()
+    for lineno, code, terms in tsv_pairs(name, "CODE<TAB>term|term"):
+        code = code.strip()
         _check_code(code.lstrip("~"), f"{name} line {lineno}")
-        rows.append((code, [t.strip() for t in parts[1].split("|") if t.strip()], f"{name}:{lineno}"))
+        rows.append((code, [t.strip() for t in terms.split("|") if t.strip()], f"{name}:{lineno}"))
     return rows
 
 

@@ -132,20 +132,29 @@ def stem(token: str) -> str:
     return token
 
 
+def tsv_pairs(name: str, expected: str) -> list[tuple[int, str, str]]:
+    """(line number, left, right) of a two-column data file of ``p4dp.coding.data``; blank and
+    ``#`` lines are skipped, a malformed line is an error naming the file and line."""
+    rows = []
+    text = resources.files(_DATA).joinpath(name).read_text(encoding="utf-8")
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        if len(parts) != 2:
+            raise ValueError(f"{name} line {lineno}: expected '{expected}', got {line[:60]!r}")
+        rows.append((lineno, parts[0], parts[1]))
+    return rows
+
+
 @lru_cache(maxsize=1)
 def abbreviations() -> dict[str, tuple[str, ...]]:
     """Word replacements: inflected forms (``word_forms.tsv``, "tousse" -> "toux") and GP
     abbreviations (``abbreviations.tsv``, "hta" -> "hypertension arterielle"), the latter winning."""
     table: dict[str, tuple[str, ...]] = {}
     for name in ("word_forms.tsv", "abbreviations.tsv"):
-        text = resources.files(_DATA).joinpath(name).read_text(encoding="utf-8")
-        for lineno, line in enumerate(text.splitlines(), 1):
-            if not line.strip() or line.startswith("#"):
-                continue
-            parts = line.split("\t")
-            if len(parts) != 2:
-                raise ValueError(f"{name} line {lineno}: expected 'word<TAB>replacement', got {line!r}")
-            table[fold(parts[0]).strip()] = tuple(fold(parts[1]).split())
+        for _, word, replacement in tsv_pairs(name, "word<TAB>replacement"):
+            table[fold(word).strip()] = tuple(fold(replacement).split())
     return table
 
 
