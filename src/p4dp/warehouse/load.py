@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from p4dp.cdm import CLINICAL_TABLES, table
 from p4dp.cdm.model import Table
+from p4dp.privacy.withdrawal import blocked_filter
 from p4dp.settings import Settings
 from p4dp.warehouse.connect import connect, create_schema
 from p4dp.warehouse.marts import refresh_marts
@@ -92,7 +93,8 @@ def load_bundle(
         stages["read"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        tables, blocked = drop_withdrawn(con, tables)
+        # Patients who objected and GPs who withdrew: their rows are dropped before anything else.
+        tables, blocked = blocked_filter(con, tables)
         stages["opposition"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -175,15 +177,6 @@ def upsert(con: duckdb.DuckDBPyConnection, tbl: Table, incoming: pa.Table, batch
     finally:
         con.unregister("_incoming")
     return n
-
-
-def drop_withdrawn(
-    con: duckdb.DuckDBPyConnection, tables: dict[str, pa.Table]
-) -> tuple[dict[str, pa.Table], int]:
-    """Remove rows of patients who objected and of GPs who withdrew, before anything is stored."""
-    from p4dp.privacy.withdrawal import blocked_filter
-
-    return blocked_filter(con, tables)
 
 
 def _with_column(t: pa.Table, name: str, values: pa.Array) -> pa.Table:
