@@ -326,7 +326,8 @@ def test_cli_lists_batches_and_carries_out_an_objection(cli_home):
     assert listed.exit_code == 0, listed.output
     assert all(s in listed.output for s in ("arm", "med", "car", "loaded"))
     con = duckdb.connect(str(cli_home.warehouse), read_only=True)
-    (patient,) = con.execute("SELECT patient_id FROM patient ORDER BY patient_id LIMIT 1").fetchone()
+    (patient,) = con.execute("SELECT patient_id FROM patient WHERE NOT opposition "
+                             "ORDER BY patient_id LIMIT 1").fetchone()
     con.close()
     done = runner.invoke(app, ["withdraw", "--patient", patient, "--by", "dpo@cabinet"])
     assert done.exit_code == 0, done.output
@@ -334,7 +335,8 @@ def test_cli_lists_batches_and_carries_out_an_objection(cli_home):
     con = duckdb.connect(str(cli_home.warehouse), read_only=True)
     assert con.execute("SELECT count(*) FROM encounter WHERE patient_id = ?",
                        [patient]).fetchone() == (0,)
-    assert con.execute("SELECT requested_by FROM withdrawal").fetchall() == [("dpo@cabinet",)]
+    assert con.execute("SELECT requested_by FROM withdrawal WHERE pseudonym = ?",
+                       [patient]).fetchall() == [("dpo@cabinet",)]
     con.close()
 
 
@@ -350,3 +352,16 @@ def test_cli_refuses_bad_requests_with_a_clear_message(cli_home, tmp_path):
     assert bad.exit_code == 2 and "not a P4DP pseudonym" in bad.output
     missing = runner.invoke(app, ["ingest", str(tmp_path / "nowhere")])
     assert missing.exit_code == 2 and "network.json" in missing.output
+
+
+def test_patients_who_objected_at_the_practice_leave_nothing_in_the_warehouse(loaded):
+    settings, _ = loaded
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    objected = [p for (p,) in con.execute(
+        "SELECT pseudonym FROM withdrawal WHERE requested_by LIKE 'agent:%'").fetchall()]
+    assert objected, "the synthetic network has patients who objected"
+    for t in CLINICAL_TABLES:
+        if t.patient_column:
+            n = con.execute(f"SELECT count(*) FROM {t.name} WHERE {t.patient_column} IN "
+                            f"(SELECT pseudonym FROM withdrawal)").fetchone()[0]
+            assert n == 0, t.name

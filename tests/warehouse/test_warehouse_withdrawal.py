@@ -1,4 +1,5 @@
 import duckdb
+import pyarrow as pa
 import pytest
 
 from p4dp.cdm import CLINICAL_TABLES
@@ -86,3 +87,20 @@ def test_marts_are_refreshed_per_source(con):
     con.execute("DELETE FROM problem WHERE patient_id = 'arm_p2'")
     refresh_marts(con, ["arm"])
     assert con.execute("SELECT sum(n) FROM mart_result_code_year").fetchone() == (2,)
+
+
+def test_an_objection_reported_by_the_agent_purges_earlier_loads(con, tiny_central):
+    from p4dp.privacy.withdrawal import record_objections
+
+    patients = tiny_central["patient"]
+    flags = [p == "arm_p2" for p in patients.column("patient_id").to_pylist()]
+    incoming = dict(tiny_central)
+    incoming["patient"] = patients.set_column(
+        patients.column_names.index("opposition"), "opposition", pa.array(flags))
+    assert record_objections(con, incoming, "agent:arm") == 1
+    assert occurrences(con, "arm_p2") == {}
+    assert con.execute("SELECT kind, requested_by FROM withdrawal").fetchall() == [
+        ("patient", "agent:arm")]
+    kept, _ = blocked_filter(con, incoming)
+    assert "arm_p2" not in kept["patient"].column("patient_id").to_pylist()
+    assert record_objections(con, incoming, "agent:arm") == 0  # idempotent

@@ -54,26 +54,29 @@ def _delete_where(con: duckdb.DuckDBPyConnection, table: str, where: str, params
     return n
 
 
-def _purge(con: duckdb.DuckDBPyConnection, kind: str, pseudonym: str) -> dict[str, int]:
+def _purge(
+    con: duckdb.DuckDBPyConnection, patients: list[str], practitioner: str | None = None
+) -> dict[str, int]:
+    """Delete every row of `patients` and, for a practitioner, what they recorded or supervised.
+    Returns rows deleted per table. Runs in the caller's transaction."""
     detail: dict[str, int] = {}
-    patients = [pseudonym] if kind == "patient" else _patients_of(con, pseudonym)
     gone = pa.table({"patient_id": pa.array(patients, pa.string())})
     con.register("_gone_arrow", gone)
     con.execute("CREATE OR REPLACE TEMP TABLE _gone_patients AS SELECT * FROM _gone_arrow")
     con.unregister("_gone_arrow")
-    if kind == "practitioner":
+    if practitioner:
         # Encounters they saw or supervised, before the encounter rows themselves go.
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _gone_encounters AS SELECT encounter_id FROM encounter "
-            "WHERE practitioner_id = ? OR supervisor_id = ?", [pseudonym, pseudonym])
+            "WHERE practitioner_id = ? OR supervisor_id = ?", [practitioner, practitioner])
     for t in reversed(CLINICAL_TABLES):
         conditions, params = [], []
         if t.patient_column:
             conditions.append(f"{t.patient_column} IN (SELECT patient_id FROM _gone_patients)")
-        if kind == "practitioner":
+        if practitioner:
             for col in t.practitioner_columns:
                 conditions.append(f"{col} = ?")
-                params.append(pseudonym)
+                params.append(practitioner)
             if "encounter_id" in t.column_names and t.name != "encounter":
                 conditions.append("encounter_id IN (SELECT encounter_id FROM _gone_encounters)")
         if not conditions:
@@ -81,16 +84,21 @@ def _purge(con: duckdb.DuckDBPyConnection, kind: str, pseudonym: str) -> dict[st
         n = _delete_where(con, t.name, " OR ".join(conditions), params)
         if n:
             detail[t.name] = n
+    named = [p for p in (practitioner, *patients) if p]
+    named_arrow = pa.table({"pseudonym": pa.array(named, pa.string())})
+    con.register("_named", named_arrow)
     n = _delete_where(
         con, "quarantine",
-        "patient_id IN (SELECT patient_id FROM _gone_patients) OR contains(record, ?)",
-        [pseudonym],
+        "patient_id IN (SELECT patient_id FROM _gone_patients) OR "
+        "EXISTS (SELECT 1 FROM _named WHERE contains(quarantine.record, _named.pseudonym))",
+        [],
     )
+    con.unregister("_named")
     if n:
         detail["quarantine"] = n
     from p4dp.quality import purge_examples
 
-    n = purge_examples(con, [pseudonym, *patients])
+    n = purge_examples(con, named)
     if n:
         detail["quality_report_examples"] = n
     con.execute("DROP TABLE IF EXISTS _gone_patients")
@@ -117,7 +125,8 @@ def withdraw(
             "SELECT DISTINCT source_id FROM patient WHERE patient_id = ? OR gp_id = ? "
             "UNION SELECT DISTINCT source_id FROM practitioner WHERE practitioner_id = ?",
             [pseudonym, pseudonym, pseudonym]).fetchall()]
-        detail = _purge(con, kind, pseudonym)
+        detail = (_purge(con, [pseudonym]) if kind == "patient"
+                  else _purge(con, _patients_of(con, pseudonym), pseudonym))
         total = sum(detail.values())
         if known:
             con.execute(
@@ -134,6 +143,43 @@ def withdraw(
         con.execute("ROLLBACK")
         raise
     return WithdrawalResult(pseudonym, kind, requested_by, total, detail)
+
+
+def record_objections(
+    con: duckdb.DuckDBPyConnection, tables: dict[str, pa.Table], requested_by: str
+) -> int:
+    """Carry out the objections an agent reports: incoming patient rows flagged `opposition`.
+
+    The agent sends only the pseudonym and the flag of a patient who objected (no other row of
+    theirs leaves the practice); here every row already loaded from them is purged and they are
+    recorded as withdrawn, which blocks their data in this and later loads. Returns how many new
+    objections were carried out.
+    """
+    from p4dp.warehouse.marts import refresh_marts
+
+    patients = tables.get("patient")
+    if patients is None or patients.num_rows == 0:
+        return 0
+    flagged = patients.filter(pc.fill_null(patients.column("opposition"), False))
+    known = {r[0] for r in con.execute("SELECT pseudonym FROM withdrawal").fetchall()}
+    new = sorted(set(flagged.column("patient_id").to_pylist()) - known)
+    if not new:
+        return 0
+    con.execute("BEGIN TRANSACTION")
+    try:
+        detail = _purge(con, new)
+        now = datetime.now()
+        con.executemany(
+            "INSERT INTO withdrawal VALUES (?, 'patient', ?, ?, NULL, ?)",
+            [[p, requested_by, now, json.dumps({"batch_objection": len(new), **detail})]
+             for p in new])
+        sources = sorted(set(flagged.column("source_id").to_pylist()))
+        refresh_marts(con, sources)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return len(new)
 
 
 def blocked_filter(

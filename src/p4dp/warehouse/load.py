@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from p4dp.cdm import CLINICAL_TABLES, table
 from p4dp.cdm.model import Table
-from p4dp.privacy.withdrawal import blocked_filter
+from p4dp.privacy.withdrawal import blocked_filter, record_objections
 from p4dp.settings import Settings
 from p4dp.warehouse.connect import connect, create_schema
 from p4dp.warehouse.marts import refresh_marts
@@ -93,7 +93,9 @@ def load_bundle(
         stages["read"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        # Patients who objected and GPs who withdrew: their rows are dropped before anything else.
+        # Objections the agent reports are carried out first (earlier loads purged); then rows of
+        # patients who objected and of GPs who withdrew are dropped before anything else.
+        record_objections(con, tables, requested_by=f"agent:{source_id}")
         tables, blocked = blocked_filter(con, tables)
         stages["opposition"] = time.perf_counter() - t
 
