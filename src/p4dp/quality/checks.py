@@ -64,39 +64,37 @@ def columns_check(name: str) -> Check:
     )
 
 
-def type_check(name: str) -> Check:
+def _conformed_check(name: str, kind: str, attr: str, fr: str, en: str) -> Check:
+    """A row fails when the table's conformance step marked any of its fields in `attr`
+    (`bad_type` or `bad_date`)."""
+
     def evaluate(ctx: Context, t: pa.Table) -> np.ndarray:
         conformed = ctx.conformed.get(name)
         out = np.zeros(t.num_rows, dtype=bool)
         if conformed:
-            for m in conformed.bad_type.values():
+            for m in getattr(conformed, attr).values():
                 out |= m
         return out
 
     return Check(
-        f"conformance.type.{name}", name, None, Category.CONFORMANCE, Level.FIELD,
-        THRESHOLD_CONFORMANCE,
+        f"conformance.{kind}.{name}", name, None, Category.CONFORMANCE, Level.FIELD,
+        THRESHOLD_CONFORMANCE, fr, en, _CDM, evaluate,
+    )
+
+
+def type_check(name: str) -> Check:
+    return _conformed_check(
+        name, "type", "bad_type",
         "Valeur d'un type inattendu (nombre illisible, entier hors limites…)",
         "Value of the wrong type (unreadable number, integer out of range…)",
-        _CDM, evaluate,
     )
 
 
 def date_parse_check(name: str) -> Check:
-    def evaluate(ctx: Context, t: pa.Table) -> np.ndarray:
-        conformed = ctx.conformed.get(name)
-        out = np.zeros(t.num_rows, dtype=bool)
-        if conformed:
-            for m in conformed.bad_date.values():
-                out |= m
-        return out
-
-    return Check(
-        f"conformance.date_format.{name}", name, None, Category.CONFORMANCE, Level.FIELD,
-        THRESHOLD_CONFORMANCE,
+    return _conformed_check(
+        name, "date_format", "bad_date",
         "Date illisible (formats acceptés : AAAA-MM-JJ ou JJ/MM/AAAA)",
         "Unparseable date (accepted: YYYY-MM-DD or DD/MM/YYYY)",
-        _CDM, evaluate,
     )
 
 
