@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 from p4dp.cdm import table as cdm_table
 from p4dp.coding import icpc
 from p4dp.coding.coder import NO_CODE, canonical_field, default_coder
+from p4dp.terminology import drugs, labs, vaccines
 
 log = logging.getLogger(__name__)
 
@@ -159,11 +160,6 @@ def code_vaccinations(t: pa.Table) -> pa.Table:
     t = conform("vaccination", t)
     if t.num_rows == 0:
         return t
-    try:
-        from p4dp.terminology import vaccines
-    except ImportError:  # pragma: no cover - the terminology package ships with p4dp
-        log.warning("p4dp.terminology.vaccines unavailable: vaccination labels left uncoded")
-        return t
     norm = vaccines.normalise_labels(t.column("raw_label"))
     t = _set(t, "product", pc.coalesce(t.column("product").combine_chunks(), norm.column("product").combine_chunks()))
     valences = norm.column("valences").combine_chunks()
@@ -178,11 +174,6 @@ def code_prescriptions(t: pa.Table) -> pa.Table:
     t = conform("prescription", t)
     if t.num_rows == 0:
         return t
-    try:
-        from p4dp.terminology import drugs
-    except ImportError:  # pragma: no cover
-        log.warning("p4dp.terminology.drugs unavailable: ATC codes left empty")
-        return t
     norm = drugs.normalise_labels(t.column("drug_label"))
     t = _set(t, "atc", pc.coalesce(t.column("atc").combine_chunks(), norm.column("atc").combine_chunks()))
     return conform("prescription", t)
@@ -191,11 +182,6 @@ def code_prescriptions(t: pa.Table) -> pa.Table:
 def code_lab_results(t: pa.Table) -> pa.Table:
     t = conform("lab_result", t)
     if t.num_rows == 0:
-        return t
-    try:
-        from p4dp.terminology import labs
-    except ImportError:  # pragma: no cover
-        log.warning("p4dp.terminology.labs unavailable: lab exams left uncoded")
         return t
     norm = labs.normalise_labels(t.column("raw_label"))
     exam = pc.coalesce(t.column("exam_code").combine_chunks(), norm.column("exam_code").combine_chunks())

@@ -7,12 +7,15 @@ Building every document of a practice at once held the whole export in DuckDB's 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from p4dp.cdm import table
+from p4dp.sources._common import write_lines
 
 #: Patients per batch: a few hundred MB of JSON text at most for the verbose FHIR format.
 PATIENT_BATCH = 500
@@ -52,3 +55,15 @@ def patient_batches(tables: dict[str, pa.Table], size: int | None = None
     for start in range(0, max(len(ids), 1), size):
         keep = ids.slice(start, size)
         yield {name: t.filter(pc.is_in(t["patient_id"], keep)) for name, t in tables.items()}
+
+
+def write_patient_documents(path: Path, tables: dict[str, pa.Table], sql: str) -> None:
+    """Run `sql` (one `line` of text per patient document) over each batch of patients and
+    append the lines to `path`."""
+    with open(path, "wb") as f:
+        for batch in patient_batches(tables):
+            con = duckdb.connect()
+            for name, t in batch.items():
+                con.register(name, t)
+            write_lines(con.execute(sql).to_arrow_table()["line"], f)
+            con.close()

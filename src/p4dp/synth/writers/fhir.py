@@ -13,13 +13,11 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 
 from p4dp.cdm import table
 from p4dp.sources import fhir as spec
-from p4dp.sources._common import write_lines
-from p4dp.synth.writers._batches import check_patients, patient_batches, with_order
+from p4dp.synth.writers._batches import check_patients, with_order, write_patient_documents
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
@@ -359,11 +357,4 @@ def write(tables: dict[str, pa.Table], out_dir: Path) -> None:
 
     ordered = with_order(tables, _TABLES)
     check_patients(ordered, "fhir")
-    sql = _bundles_sql()
-    with open(base / spec.PATIENTS_FILE, "wb") as f:
-        for batch in patient_batches(ordered):
-            con = duckdb.connect()
-            for name, t in batch.items():
-                con.register(name, t)
-            write_lines(con.execute(sql).to_arrow_table()["line"], f)
-            con.close()
+    write_patient_documents(base / spec.PATIENTS_FILE, ordered, _bundles_sql())

@@ -10,12 +10,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 
 from p4dp.sources import jsonl as spec
-from p4dp.sources._common import write_lines
-from p4dp.synth.writers._batches import check_patients, patient_batches, with_order
+from p4dp.synth.writers._batches import check_patients, with_order, write_patient_documents
 
 _CHILD_TABLES = ("patient", "encounter", "problem", "biometric", "prescription", "lab_result",
                  "antecedent", "history", "vaccination")
@@ -200,11 +198,4 @@ def write(tables: dict[str, pa.Table], out_dir: Path) -> None:
         json.dumps(_practice_document(tables), ensure_ascii=False, indent=1), encoding="utf-8")
     ordered = with_order(tables, _CHILD_TABLES)
     check_patients(ordered, "jsonl")
-    sql = _sql()
-    with open(out_dir / spec.PATIENTS_FILE, "wb") as f:
-        for batch in patient_batches(ordered):
-            con = duckdb.connect()
-            for name, t in batch.items():
-                con.register(name, t)
-            write_lines(con.execute(sql).to_arrow_table()["line"], f)
-            con.close()
+    write_patient_documents(out_dir / spec.PATIENTS_FILE, ordered, _sql())
