@@ -23,7 +23,7 @@ test: $(STAMP)
 # Refresh the lock after changing dependencies in pyproject.toml.
 lock:
 	rm -rf /tmp/p4dp-lock && python3 -m venv /tmp/p4dp-lock
-	/tmp/p4dp-lock/bin/pip install --quiet ".[test]"
+	/tmp/p4dp-lock/bin/pip install --quiet ".[test,spark]"
 	/tmp/p4dp-lock/bin/pip freeze --exclude-editable | grep -v '^p4dp' > requirements.lock
 
 clean-venv:
