@@ -542,5 +542,13 @@ def coding_text(
         console.print("Autres codes : " + ", ".join(result.others), highlight=False)
 
 
+# --- governance and applications: each package carries its own sub-commands -------------------
+
+from p4dp.governance.commands import audit_app, users_app  # noqa: E402
+
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -39,9 +39,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Roles of the platform (DOMAIN.md §6).
-ROLES: tuple[str, ...] = ("gp", "intern", "supervisor", "researcher", "data_steward", "ethics",
-                          "epidemiologist", "admin")
+#: Roles of the platform (DOMAIN.md §6); `department` is the teaching department (DMG) that
+#: follows its interns' logbooks beside their supervisors.
+ROLES: tuple[str, ...] = ("gp", "intern", "supervisor", "department", "researcher",
+                          "data_steward", "ethics", "epidemiologist", "admin")
 #: Counts 1..10 are small cells: the hospital data-access centre masks any cell under 11
 #: (DOMAIN.md §4). The live value comes from `Settings.small_cell_max`.
 SMALL_CELL_MAX = 10
