@@ -32,6 +32,13 @@ class Settings(BaseSettings):
     small_cell_max: int = Field(10, ge=0)
     # Coder abstains below this confidence (issue 4: "_" rather than guess).
     coding_min_confidence: float = Field(0.5, ge=0.0, le=1.0)
+    # Web application. The session-signing key is generated into HOME/secret_key (mode 0600) on
+    # first use unless given; cookies are marked Secure when served over HTTPS (production).
+    secret_key: str | None = Field(None, description="Session-signing key (default: generated "
+                                   "file HOME/secret_key).")
+    web_host: str = Field("127.0.0.1", description="Address the web app listens on.")
+    web_port: int = Field(8000, ge=1, le=65535)
+    cookie_secure: bool = Field(False, description="Mark cookies Secure (set true behind HTTPS).")
     duckdb_threads: int = Field(2, ge=1)
     duckdb_memory_limit: str = Field("4GB")
 
@@ -53,6 +60,20 @@ class Settings(BaseSettings):
     @property
     def keys(self) -> Path:
         return self.keys_dir or self.home / "keys"
+
+    def session_secret(self) -> str:
+        """The session-signing key: the setting, or a random key kept in HOME/secret_key."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.home / "secret_key"
+        if not path.is_file():
+            import secrets
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
 
     @property
     def operational_url(self) -> str:
