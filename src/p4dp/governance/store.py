@@ -31,7 +31,7 @@ NAMING = {
 }
 
 #: Modules declaring ORM classes on `Base` (imported before migrations and `create_all`).
-MODEL_MODULES: tuple[str, ...] = ("p4dp.governance.models",)
+MODEL_MODULES: tuple[str, ...] = ("p4dp.governance.models", "p4dp.governance.dashboards")
 
 #: SQLite waits this long for a concurrent writer before failing (web app + CLI at once).
 SQLITE_BUSY_TIMEOUT_MS = 10_000
