@@ -243,8 +243,8 @@ def _biometric(ctx: Context, r: Biometric, where: str) -> ir.Table:
     if r.kind == "bmi":
         # never the recorded BMI (DOMAIN.md §3): weight / height² of the same day
         w = _one_per_day(b, "weight")
-        h = _one_per_day(b, "height").drop("patient_id").rename(h_date="date")
-        t = w.inner_join(h, [w.patient_id == h.patient_id, w.date == h.h_date])
+        h = _one_per_day(b, "height").rename(h_patient="patient_id", h_date="date")
+        t = w.inner_join(h, [w.patient_id == h.h_patient, w.date == h.h_date])
         t = t.select("patient_id", "date", "weight_id",
                      bmi=(t.weight / ((t.height / 100.0) * (t.height / 100.0))).round(2))
         ev = _events(t, "weight_id", value=t.bmi)

@@ -560,7 +560,11 @@ def parse(data: dict | str | bytes, source: str = "<définition>") -> Cohort:
     try:
         return Cohort.model_validate(data)
     except ValidationError as e:
-        problems = [(_pointer(err["loc"]), _message(err)) for err in e.errors()]
+        errors = e.errors()
+        # a list whose items failed is also reported "too short": keep the items' own errors
+        errors = [err for err in errors if not (err["type"] == "too_short" and any(
+            o is not err and o["loc"][:len(err["loc"])] == err["loc"] for o in errors))]
+        problems = [(_pointer(err["loc"]), _message(err)) for err in errors]
         raise CriteriaError(source, problems) from None
 
 
@@ -582,3 +586,13 @@ def json_schema() -> dict:
     schema["$id"] = "https://p4dp.fr/schemas/p4dp.cohort-1.schema.json"
     schema["title"] = "Définition de cohorte P4DP (p4dp.cohort/1)"
     return schema
+
+
+#: The committed JSON Schema (a test checks that it equals `json_schema()`).
+SCHEMA_FILE = "cohort.schema.json"
+
+
+def schema_path():
+    from pathlib import Path
+
+    return Path(__file__).with_name(SCHEMA_FILE)
