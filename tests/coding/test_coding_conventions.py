@@ -84,7 +84,7 @@ def test_family_history_plural_is_still_family(coder: Coder) -> None:
     ("déclaration de grossesse", "W62"),
     ("implant retiré", "W52"),
     ("rendez-vous dans 3 mois", "A63"),       # a dated appointment is a follow-up
-    ("cryo verrue", "A52"),                   # cryotherapy (52), not "cryo" as an ice pack (59)
+    ("cryo verrue", "S52"),                   # cryotherapy (52), not "cryo" as an ice pack (59)
     ("dossier MDPH", "A62"),                  # a social problem names no body system
     ("certificat de coups et blessures", "A62"),
     ("arrêt du tabac : patchs", "P50"),
@@ -127,7 +127,7 @@ def test_a_fuzzy_drug_lookalike_is_not_a_drug() -> None:
     ("TA", "K31"),                       # the measurement, not the hypertension
     ("spéculum", "X31"),
     ("manoeuvre de Semont", "H59"),
-    ("béquilles", "A54"),
+    ("béquilles", "L54"),
     ("lit médicalisé", "A50"),
     ("explication des résultats", "A60"),
     ("résultats biologiques commentés", "A60"),
@@ -158,7 +158,34 @@ def test_a_social_problem_named_as_procedure_is_a_social_referral(coder: Coder) 
     ("pas d'ATB", "A45"),                # an act written as not done is watchful waiting
     ("pas de bilan", "A45"),
     ("angine : pas d'ATB", "R45"),
-    ("TDR négatif", "A33"),              # a result after the act: the act was done
+    ("TDR négatif", "R33"),              # a result after the act: the act was done
 ])
 def test_acts_written_as_not_done(coder: Coder, text: str, code: str) -> None:
     assert coder.code(text, "procedure").code == code
+
+
+@pytest.mark.parametrize("text, code", [
+    ("suture 2 points", "S54"),            # the technique names the body system: skin
+    ("ablation des agrafes", "S54"),
+    ("infiltration", "L55"),
+    ("infiltration canal carpien", "N55"),  # the problem named beats the technique's letter
+    ("pansement plaie", "S56"),
+    ("sondage urinaire", "U53"),
+    ("radio du thorax", "R41"),
+    ("radio", "A41"),                      # no body system named: A
+    ("kiné", "A57"),
+])
+def test_an_act_whose_technique_names_a_body_system_takes_its_letter(coder: Coder, text: str,
+                                                                    code: str) -> None:
+    assert coder.code(text, "procedure").code == code
+
+
+@pytest.mark.parametrize("text, code", [
+    ("migrène", "N89"),       # spelt as it sounds: "ai" written "è"
+    ("excema", "S88"),        # "cz" written "xc"; eczema NOS is S88 (ICPC-2e inclusion)
+    ("lombalige", "L03"),     # two letters swapped
+])
+def test_spelling_slips_are_corrected(coder: Coder, text: str, code: str) -> None:
+    result = coder.code(text, "resultat")
+    assert result.code == code
+    assert "orthographe corrigée" in result.explanation

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from p4dp.coding import icpc
 from p4dp.coding.coder import NO_CODE, Coder
-from p4dp.coding.lexicon import combinations, load, raw_terms
+from p4dp.coding.lexicon import combinations, load, raw_terms, split_letter
 from p4dp.coding.normalise import normalise, term_keys
 
 #: Codes the issue names as the frequent primary-care codes the lexicon must cover.
@@ -43,9 +43,10 @@ def test_frequent_primary_care_codes_have_several_terms(code: str) -> None:
 
 def test_every_code_in_the_data_files_is_a_valid_icpc2_code() -> None:
     for marked, term, where in raw_terms():
-        code = marked.lstrip("~")  # "~": a weak term, same code
+        code, letter = split_letter(marked.lstrip("~"))  # "~": a weak term, same code
         probe = "A" + code[1:] if code.startswith("-") else code
         assert icpc.is_valid(probe), f"{where}: {code} ({term})"
+        assert letter == "" or (code.startswith("-") and letter in icpc.CHAPTERS), where
     for (a, b), c in combinations().items():
         assert icpc.is_valid(a) and icpc.is_valid(b) and icpc.is_valid(c)
 

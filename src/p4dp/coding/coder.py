@@ -173,7 +173,7 @@ def abstain(reason: str) -> Coding:
 def _correct(token: str) -> str | None:
     """Nearest lexicon word within the allowed edit distance, or None."""
     from rapidfuzz import process
-    from rapidfuzz.distance import Indel, Levenshtein
+    from rapidfuzz.distance import OSA, Indel
 
     if len(token) < FUZZY_MIN_LENGTH or not token.isalpha():
         return None
@@ -183,12 +183,42 @@ def _correct(token: str) -> str | None:
     by_length = _vocabulary_by_length()
     # Only words whose length is within the edit distance can be within it.
     vocab = [w for n in range(len(token) - limit, len(token) + limit + 1) for w in by_length.get(n, ())]
-    hits = process.extract(token, vocab, scorer=Levenshtein.distance, score_cutoff=limit, limit=8)
+    # Optimal string alignment: a swap of two neighbouring letters ("lombalige") is one slip.
+    hits = process.extract(token, vocab, scorer=OSA.distance, score_cutoff=limit, limit=8)
     if not hits:
-        return None
+        # Spelt as it sounds ("migrène", "excema", "astme"): the one lexicon word that sounds
+        # the same.
+        same = _vocabulary_by_sound().get(sound(token), ())
+        return same[0] if len(same) == 1 else None
     # Among equally near words, prefer the one reached by adding or dropping letters (the
     # commonest typing slips: "hyprtension" is hypertension, not hypotension).
     return min(hits, key=lambda h: (h[1], Indel.distance(token, h[0]), h[0]))[0]
+
+
+#: French spellings of one sound, applied in order by :func:`sound` (the usual confusions of
+#: French spelling: "ph"/"f", "th"/"t", "ai"/"è", "au"/"o", "c"/"k"/"s", "x"/"ks", "y"/"i").
+_SOUND_RULES = (("ph", "f"), ("th", "t"), ("rh", "r"), ("ch", "$"), ("qu", "k"), ("eau", "o"),
+                ("au", "o"), ("ai", "e"), ("ei", "e"), ("ce", "se"), ("ci", "si"), ("cy", "si"),
+                ("c", "k"), ("x", "ks"), ("z", "s"), ("y", "i"), ("h", ""))
+
+
+@lru_cache(maxsize=200_000)
+def sound(word: str) -> str:
+    """A rough French phonetic key: spellings of one sound made equal, doubled letters and a
+    silent final e/s/t/x/d dropped ("migrene" and "migraine" are both "migren")."""
+    for a, b in _SOUND_RULES:
+        word = word.replace(a, b)
+    out = "".join(c for i, c in enumerate(word) if i == 0 or c != word[i - 1])
+    return out[:-1] if len(out) > 3 and out[-1] in "estd" else out
+
+
+@lru_cache(maxsize=1)
+def _vocabulary_by_sound() -> dict[str, tuple[str, ...]]:
+    out: dict[str, list[str]] = {}
+    for words in _vocabulary_by_length().values():
+        for w in words:
+            out.setdefault(sound(w), []).append(w)
+    return {k: tuple(v) for k, v in out.items()}
 
 
 @lru_cache(maxsize=1)
@@ -225,16 +255,20 @@ def _find_matches(norm: Normalised, field_name: str) -> list[_Match]:
             candidates.update(lex.index.get(k, ()))
         found = [lex.entries[c] for c in candidates if lex.entries[c].keys <= positions.keys()]
         placed = {e.rank: tuple(sorted(positions[k] for k in e.keys)) for e in found}
+        prefs = {e.rank: _field_preference(e.code, field_name, e.weak) for e in found}
+        acts = [e.keys for e in found if prefs[e.rank] == 0]
 
         def order(e: lexicon_mod.Entry) -> tuple:
-            pref = _field_preference(e.code, field_name, e.weak)
+            pref = prefs[e.rank]
             spread = placed[e.rank][-1] - placed[e.rank][0]  # contiguous words first
             if field_name == "procedure":
                 # A procedure text names an act first: "TDR angine négatif" is the test (R33),
                 # "suivi de grossesse" the follow-up (W63) rather than the pregnancy term that
                 # holds the word; a generic act word ("test", "demande") does not outrank a
-                # longer act.
-                return pref == 2, pref != 0, -e.length, pref, spread, e.rank
+                # longer act, but a generic act that holds a whole specific one is the more
+                # precise reading ("CR hospitalisation" is the report, not the admission).
+                generic = pref == 1 and not any(k < e.keys for k in acts)
+                return pref == 2, generic, -e.length, pref, spread, e.rank
             return -e.length, pref, spread, e.rank
 
         found.sort(key=order)
@@ -465,7 +499,7 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
     for m in live:
         code = m.entry.code
         if code.startswith("-"):
-            letter = chapter or "A"
+            letter = chapter or m.entry.letter or "A"
             if letter == lexicon_mod.SOCIAL and icpc.number(code) in lexicon_mod.ADMINISTRATIVE:
                 letter = "A"  # "certificat coups et blessures": a form, no body system
             code = letter + code[1:]
@@ -536,7 +570,8 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
         return Coding(NO_CODE, confidence, f"Pas de code attribué : confiance {confidence:.2f} "
                       f"< {min_confidence:.2f} ({explanation})", others)
     return Coding(main_code, confidence, explanation, others,
-                  default_chapter=chapter is None and main.entry.code.startswith("-"))
+                  default_chapter=chapter is None and main.entry.code.startswith("-")
+                  and not main.entry.letter)
 
 
 def _model_coding(norm: Normalised, min_confidence: float, process_only: bool = False) -> Coding:

@@ -1,7 +1,8 @@
 """The French lexicon of GP expressions -> ICPC-2, loaded from the data files once per process.
 
 Files (``p4dp/coding/data``): ``lexicon/*.tsv`` (``CODE<TAB>term|term|...``; ``-NN`` process
-codes take the chapter of the problem named beside them), ``sites.tsv`` (body sites whose
+codes take the chapter of the problem named beside them; ``-NN/S`` ones take ``S`` when the text
+names no problem: "suture" is S54, "suture plaie main" too), ``sites.tsv`` (body sites whose
 complaints are generated from :data:`SITE_TEMPLATES`).
 """
 
@@ -46,6 +47,9 @@ class Entry:
     source: str
     rank: int = 0  # position in the data files: earlier lines win ties
     weak: bool = False  # generic term ("chute", a drug name): yields to any other term
+    #: Chapter letter of a ``-NN`` act whose technique names its body system ("suture" S,
+    #: "infiltration" L, "sonde urinaire" U), used when the text names no problem; "" if none.
+    letter: str = ""
 
     @property
     def component(self) -> str:
@@ -62,9 +66,16 @@ class Lexicon:
         return len(self.entries)
 
 
+def split_letter(code: str) -> tuple[str, str]:
+    """``-54/S`` -> (``-54``, ``S``): a chapter-less act and its body system by default."""
+    code, _, letter = code.partition("/")
+    return code, letter
+
+
 def _check_code(code: str, where: str) -> None:
+    code, letter = split_letter(code)
     probe = "A" + code[1:] if code.startswith("-") else code
-    if not icpc.is_valid(probe):
+    if (letter and (not code.startswith("-") or letter not in icpc.CHAPTERS)) or not icpc.is_valid(probe):
         raise ValueError(f"{where}: {code!r} is not an ICPC-2 code; fix the lexicon line")
 
 
@@ -138,7 +149,7 @@ def load() -> Lexicon:
     seen: dict[tuple[frozenset[str], str], int] = {}
     entries: list[Entry] = []
     for marked, term, where in raw_terms():
-        code, weak = marked.lstrip("~"), marked.startswith("~")
+        (code, letter), weak = split_letter(marked.lstrip("~")), marked.startswith("~")
         keys = term_keys(term)
         if not keys or set(keys) <= _NEGATION_KEYS:
             continue
@@ -146,7 +157,7 @@ def load() -> Lexicon:
         if (kset, code) in seen:
             continue
         seen[(kset, code)] = len(entries)
-        entries.append(Entry(kset, len(kset), code, term, where, weak=weak))
+        entries.append(Entry(kset, len(kset), code, term, where, weak=weak, letter=letter))
     # A chapter-less process term that is also a problem term takes that problem's chapter:
     # "renouvellement pilule" is W50 whatever else the text says.
     problem_chapter: dict[frozenset[str], str] = {}
@@ -162,7 +173,7 @@ def load() -> Lexicon:
             return e.code
         return letter + e.code[1:]
 
-    entries = [Entry(e.keys, e.length, chaptered(e), e.term, e.source, i, e.weak)
+    entries = [Entry(e.keys, e.length, chaptered(e), e.term, e.source, i, e.weak, e.letter)
                for i, e in enumerate(entries)]
     # Each entry is indexed under its rarest word only: a text holds all the words of an entry
     # it matches, so the rarest one finds it, and common words ("douleur", in hundreds of

@@ -64,11 +64,12 @@ def training_data() -> tuple[list[str], list[str]]:
     codes: list[str] = []
     for e in lex.entries:
         base = " ".join(sorted(e.keys))
+        code = e.letter + e.code[1:] if e.letter and e.code.startswith("-") else e.code
         texts.append(base)
-        codes.append(e.code)
+        codes.append(code)
         for _ in range(AUGMENTATIONS):
             texts.append(_noisy(base, rng))
-            codes.append(e.code)
+            codes.append(code)
     return texts, codes
 
 
