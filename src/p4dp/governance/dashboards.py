@@ -81,7 +81,7 @@ def parse_panels(raw: object) -> list[Panel]:
             raise DashboardError(f"{where} : indicateur inconnu {str(name)[:60]!r}")
         ind = indicators[name]
         chart = p.get("chart", "bar")
-        if chart not in CHART_TYPES:
+        if not isinstance(chart, str) or chart not in CHART_TYPES:
             raise DashboardError(f"{where} : type de graphique {str(chart)[:30]!r} inconnu "
                                  f"({', '.join(CHART_TYPES)})")
         by = p.get("by") or None
@@ -91,13 +91,31 @@ def parse_panels(raw: object) -> list[Panel]:
         filters = p.get("filters") or {}
         if not isinstance(filters, dict) or set(filters) - set(FILTER_KEYS):
             raise DashboardError(f"{where} : filtres admis : {', '.join(FILTER_KEYS)}")
-        for key, value in filters.items():
-            if value is not None and not isinstance(value, str | int) or (
-                    isinstance(value, str) and len(value) > 10):
-                raise DashboardError(f"{where} : filtre {key} invalide")
-        out.append(Panel(name, chart, by, tuple(sorted(
-            (k, v) for k, v in filters.items() if v not in (None, "")))))
+        filters = {k: v for k, v in filters.items() if v not in (None, "")}
+        _check_filters(where, filters)
+        out.append(Panel(name, chart, by, tuple(sorted(filters.items()))))
     return out
+
+
+def _check_filters(where: str, filters: dict) -> None:
+    """Default filters must make a valid `Filters` (the slicers' own rules)."""
+    import datetime as dt
+
+    from p4dp.analytics.model import Filters, Period
+
+    try:
+        for key in ("age_min", "age_max"):
+            if key in filters and (type(filters[key]) is not int or filters[key] > 130):
+                raise ValueError(f"{key} : entier de 0 à 130 attendu")
+        dates = {k: dt.date.fromisoformat(filters[k]) if isinstance(filters[k], str) else None
+                 for k in ("date_from", "date_to") if k in filters}
+        if any(v is None for v in dates.values()):
+            raise ValueError("dates au format AAAA-MM-JJ attendues")
+        Filters(sex=filters.get("sex"), age_min=filters.get("age_min"),
+                age_max=filters.get("age_max"),
+                period=Period(dates.get("date_from"), dates.get("date_to")))
+    except ValueError as e:
+        raise DashboardError(f"{where} : filtres invalides ({e})") from None
 
 
 def _check(title: str, shared_role: str | None) -> str:

@@ -1,0 +1,178 @@
+"""The output boundary: every figure the web app or the API returns comes out of here.
+
+`DataService.indicators` checks the user's capabilities and scope (`access`), runs the indicators
+through `run_protected` (disclosure control for the requester) and appends one audit entry per
+request — who, route, parameters, scope, rows and cells returned — whether it succeeds or is
+refused. Nothing else in the web app opens the warehouse.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from p4dp.analytics.compile import Warehouse
+from p4dp.analytics.library import all_indicators
+from p4dp.analytics.model import Filters, Scope
+from p4dp.analytics.runner import open_warehouse, run_protected
+from p4dp.governance.access import (AccessDenied, Principal, may_see_whole_base, resolve_scope)
+from p4dp.governance.audit import Event, record
+from p4dp.governance.store import Store
+from p4dp.privacy.disclosure import Policy, sees_exact
+
+#: Most indicators one request may ask for (a dashboard tab has at most 16).
+MAX_INDICATORS_PER_REQUEST = 20
+#: Protected payloads kept in memory, keyed by requester, scope, filters and the warehouse file's
+#: modification time (a new load changes it, so nothing stale is served).
+RESULT_CACHE_SIZE = 512
+
+
+class ServiceUnavailable(RuntimeError):
+    """The warehouse is missing; the message tells the operator what to do."""
+
+
+@dataclass(frozen=True)
+class DataResult:
+    scope_key: str
+    scope: Scope
+    payloads: list[dict]
+
+    @property
+    def rows(self) -> int:
+        return sum(len(p["rows"]) for p in self.payloads)
+
+    @property
+    def cells(self) -> int:
+        return sum(sum(v is not None for v in r) for p in self.payloads for r in p["rows"])
+
+
+class DataService:
+    """Read access to the warehouse for logged-in users, through the boundary."""
+
+    def __init__(self, store: Store, warehouse_path: Path | str, *, policy: Policy = Policy(),
+                 pool_size: int = 2, cache_dir: Path | None = None):
+        self.store = store
+        self.warehouse_path = Path(warehouse_path)
+        self.policy = policy
+        self._pool_size = pool_size
+        self._cache_dir = cache_dir
+        self._pool: queue.Queue[Warehouse] | None = None
+        self._pool_lock = threading.Lock()
+        self._cache: OrderedDict[tuple, dict] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    # --- warehouse connections -------------------------------------------------------------
+
+    @contextmanager
+    def warehouse(self) -> Iterator[Warehouse]:
+        """One of `pool_size` read-only connections (a DuckDB connection serves one thread)."""
+        with self._pool_lock:
+            if self._pool is None:
+                if not self.warehouse_path.is_file():
+                    raise ServiceUnavailable(
+                        "entrepôt introuvable : lancez `p4dp demo` ou `p4dp ingest`, ou indiquez "
+                        "P4DP_WAREHOUSE_PATH")
+                pool: queue.Queue[Warehouse] = queue.Queue()
+                for _ in range(self._pool_size):
+                    pool.put(open_warehouse(self.warehouse_path, self._cache_dir))
+                self._pool = pool
+        wh = self._pool.get()
+        try:
+            yield wh
+        finally:
+            self._pool.put(wh)
+
+    def close(self) -> None:
+        with self._pool_lock:
+            if self._pool is not None:
+                while not self._pool.empty():
+                    self._pool.get().backend.disconnect()
+                self._pool = None
+
+    def _stamp(self) -> float:
+        try:
+            return os.stat(self.warehouse_path).st_mtime
+        except OSError:
+            return 0.0
+
+    # --- the boundary ----------------------------------------------------------------------
+
+    def indicators(self, p: Principal, names: Sequence[str], *, scope_choice: str | None,
+                   filters: Filters, route: str, params: dict,
+                   action: str = "data.read") -> DataResult:
+        """Protected payloads of `names` for `p`; audited (also when refused)."""
+        scope_key, scope = None, None
+        try:
+            names = list(dict.fromkeys(names))
+            if not names or len(names) > MAX_INDICATORS_PER_REQUEST:
+                raise ValueError(f"de 1 à {MAX_INDICATORS_PER_REQUEST} indicateurs par requête")
+            inds = all_indicators()
+            for n in names:
+                if n not in inds:
+                    raise LookupError(f"indicateur inconnu : {n[:60]!r}")
+                if not p.can(f"theme:{inds[n].theme}"):
+                    raise AccessDenied(f"le thème « {inds[n].theme} » n'est pas accessible à "
+                                       "votre rôle")
+            scope_key, scope = resolve_scope(p, scope_choice)
+            exact = sees_exact(p.requester, scope.as_dict())
+            if filters.patient_id and not exact:
+                raise AccessDenied("le filtre « patient » est réservé au médecin du patient, sur "
+                                   "le périmètre « personnel »")
+            whole_base = may_see_whole_base(p)
+            payloads = [self._one(p, inds[n], scope, filters, whole_base) for n in names]
+        except (AccessDenied, LookupError, ValueError) as e:
+            record(self.store, Event(
+                actor=p.username, role=p.role, action=action, target=route, params=params,
+                scope=scope.as_dict() if scope else {"requested": scope_choice},
+                outcome="denied" if isinstance(e, AccessDenied) else "invalid"))
+            raise
+        result = DataResult(scope_key, scope, payloads)
+        record(self.store, Event(actor=p.username, role=p.role, action=action, target=route,
+                                 params=params, scope={**scope.as_dict(), "choice": scope_key},
+                                 rows=result.rows, cells=result.cells))
+        return result
+
+    def _one(self, p: Principal, ind, scope: Scope, filters: Filters, whole_base: bool) -> dict:
+        if ind.scope_policy == "base" and not whole_base:
+            return {"indicator": ind.name, "theme": ind.theme, "title_fr": ind.title_fr,
+                    "kind": "aggregate", "scope": scope.as_dict(), "columns": [], "rows": [],
+                    "refused": "indicateur calculé sur l'ensemble de la base : hors de votre "
+                               "périmètre régional"}
+        exact = sees_exact(p.requester, scope.as_dict())
+        key = (self._stamp(), ind.name, p.role, p.practitioner_id if exact else None,
+               scope.kind, scope.value, tuple(sorted(filters.as_dict().items())))
+        with self._cache_lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        with self.warehouse() as wh:
+            payload = next(run_protected(wh, [ind.name], p.requester, scope, filters,
+                                         self.policy))
+        with self._cache_lock:
+            self._cache[key] = payload
+            while len(self._cache) > RESULT_CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return payload
+
+    def quality_reports(self, p: Principal, *, route: str, source_id: str | None = None
+                        ) -> list[dict]:
+        """The stored ingestion quality reports (data stewards); audited."""
+        from p4dp.quality import load_reports
+
+        if not p.can("quality"):
+            record(self.store, Event(actor=p.username, role=p.role, action="quality.read",
+                                     target=route, outcome="denied"))
+            raise AccessDenied("la page qualité est réservée au médecin responsable des données")
+        with self.warehouse() as wh:
+            reports = load_reports(wh.backend.con, source_id=source_id)
+        record(self.store, Event(actor=p.username, role=p.role, action="quality.read",
+                                 target=route, params={"source_id": source_id},
+                                 rows=len(reports)))
+        return reports
