@@ -100,16 +100,23 @@ def _date_at_age(by: ir.IntegerValue, bm: ir.IntegerValue, months: int) -> ir.Da
 
 def cases_query(wh: Warehouse, syndromes: tuple[Syndrome, ...], start: dt.date, end: dt.date
                 ) -> ir.Table:
-    """syndrome, region_code, week (Monday), cases — distinct patients."""
+    """syndrome, region_code, week (Monday), cases — distinct patients.
+
+    One scan of the problem table: each problem carrying a surveillance code gets the array of
+    the syndromes it matches (R80 is both influenza-like illness and acute respiratory
+    infection), unnested to one row per syndrome."""
     p = wh.table("problem")
     p = p.filter(any_code(p) & (p.date >= start) & (p.date <= end))
-    parts = [p.filter(s.matches(p)).select(
-        "patient_id", "date", syndrome=ibis.literal(s.key, type="string"),
-        age_max=ibis.literal(s.age_max_months, type="int32")) for s in syndromes]
-    rows = parts[0].union(*parts[1:], distinct=False) if len(parts) > 1 else parts[0]
+    matched = ibis.array([ibis.ifelse(s.matches(p), s.key, ibis.null("string"))
+                          for s in syndromes])
+    rows = p.select("patient_id", "date", syndrome=matched.unnest())
+    rows = rows.filter(rows.syndrome.notnull())
     rows = rows.inner_join(_patients(wh), "patient_id")
-    months = _age_months(rows.birth_year, rows.birth_month, rows.date)
-    rows = rows.filter(rows.age_max.isnull() | (months < rows.age_max))
+    limits = [(rows.syndrome == s.key, s.age_max_months) for s in syndromes if s.age_max_months]
+    if limits:
+        age_max = ibis.cases(*limits, else_=ibis.null("int32"))
+        months = _age_months(rows.birth_year, rows.birth_month, rows.date)
+        rows = rows.filter(age_max.isnull() | (months < age_max))
     rows = rows.mutate(week=P.week_start(rows.date))
     return rows.group_by("syndrome", "region_code", "week").aggregate(
         cases=rows.patient_id.nunique())
@@ -117,32 +124,35 @@ def cases_query(wh: Warehouse, syndromes: tuple[Syndrome, ...], start: dt.date, 
 
 def active_events_query(wh: Warehouse, populations: dict[str, int | None], start: dt.date,
                         end: dt.date) -> ir.Table:
-    """population, region_code, week (Monday), delta: the changes of the active lists."""
+    """population, region_code, week (Monday), delta: the changes of the active lists.
+
+    No DISTINCT on (patient, week): two encounters of the same week give an empty interval
+    (next week = this week), dropped like any other empty one."""
     e = wh.table("encounter")
     lo = start - dt.timedelta(weeks=ACTIVE_WINDOW_WEEKS)
     e = e.filter((e.date >= lo) & (e.date <= end))
-    e = e.select("patient_id", week=P.week_start(e.date)).distinct()
-    e = e.inner_join(_patients(wh), "patient_id")
+    e = e.select("patient_id", week=P.week_start(e.date))
     nxt = e.week.lead().over(ibis.window(group_by=e.patient_id, order_by=e.week))
     stop = e.week + ibis.interval(days=7 * ACTIVE_WINDOW_WEEKS)
-    stop = ibis.least(stop, nxt.fill_null(stop))
-    death = P.week_start(e.death_date) + ibis.interval(days=7)
-    stop = ibis.ifelse(e.death_date.isnull(), stop, ibis.least(stop, death))
-    iv = e.select("region_code", "birth_year", "birth_month", begin=e.week, stop=stop)
-    parts = []
+    iv = e.select("patient_id", "week", stop=ibis.least(stop, nxt.fill_null(stop)))
+    iv = iv.inner_join(_patients(wh), "patient_id")
+    death = P.week_start(iv.death_date) + ibis.interval(days=7)
+    iv = iv.mutate(stop=ibis.ifelse(iv.death_date.isnull(), iv.stop, ibis.least(iv.stop, death)))
+    events = []
     for key, age_max in populations.items():
-        t = iv
+        stop = iv.stop
         if age_max is not None:
-            limit = P.week_start(_date_at_age(t.birth_year, t.birth_month, age_max))
-            t = t.mutate(stop=ibis.least(t.stop, limit))
-        t = t.filter(t.begin < t.stop)
-        t = t.select("region_code", "begin", "stop", population=ibis.literal(key, type="string"))
-        parts += [t.select("population", "region_code", week=t.begin,
-                           delta=ibis.literal(1, type="int64")),
-                  t.select("population", "region_code", week=t.stop,
-                           delta=ibis.literal(-1, type="int64"))]
-    ev = parts[0].union(*parts[1:], distinct=False)
-    ev = ev.filter(ev.week <= end)
+            limit = P.week_start(_date_at_age(iv.birth_year, iv.birth_month, age_max))
+            stop = ibis.least(stop, limit)
+        valid = iv.week < stop
+        events += [ibis.struct({"population": key, "week": iv.week, "delta": 1,
+                                "valid": valid}),
+                   ibis.struct({"population": key, "week": stop, "delta": -1,
+                                "valid": valid})]
+    ev = iv.select("region_code", ev=ibis.array(events).unnest())
+    ev = ev.select("region_code", population=ev.ev["population"], week=ev.ev["week"],
+                   delta=ev.ev["delta"].cast("int64"), valid=ev.ev["valid"])
+    ev = ev.filter(ev.valid & (ev.week <= end))
     return ev.group_by("population", "region_code", "week").aggregate(delta=ev.delta.sum())
 
 
@@ -150,6 +160,13 @@ def last_data_date(wh: Warehouse) -> dt.date | None:
     e = wh.table("encounter")
     v = e.date.max().to_pyarrow().as_py()
     return v
+
+
+def _positions(values: pa.ChunkedArray, order: list[str]) -> np.ndarray:
+    """Position of each value in `order` (-1 when absent), vectorised."""
+    import pyarrow.compute as pc
+
+    return pc.index_in(values, value_set=pa.array(order)).fill_null(-1).to_numpy()
 
 
 def _week_index(weeks: pa.ChunkedArray | pa.Array, first: dt.date) -> np.ndarray:
@@ -191,6 +208,42 @@ class Cube:
             if syn.age_max_months is None:
                 out[s] = self.incidence[s] * pops / PER
         return out
+
+    def to_arrow(self) -> pa.Table:
+        """Long form: syndrome, region_code, week, cases, population (the stored table)."""
+        n_s, n_r, n_w = self.cases.shape
+        s_idx, r_idx, w_idx = (a.ravel() for a in np.indices(self.cases.shape))
+        weeks = np.array(self.weeks, dtype="datetime64[D]")
+        return pa.table({
+            "syndrome": pa.array(np.array([s.key for s in self.syndromes])[s_idx]),
+            "region_code": pa.array(np.array(self.regions)[r_idx]),
+            "week": pa.array(weeks[w_idx], pa.date32()),
+            "cases": pa.array(self.cases.ravel(), pa.int64()),
+            "population": pa.array(self.population.ravel(), pa.int64()),
+        })
+
+    @classmethod
+    def from_arrow(cls, t: pa.Table, as_of: dt.date, start: dt.date | None = None,
+                   end: dt.date | None = None) -> Cube:
+        """The cube of a stored long table (`to_arrow`), optionally cut to [start, end]."""
+        known = {s.key: s for s in SYNDROMES.values()}
+        keys = [k for k in dict.fromkeys(t.column("syndrome").to_pylist()) if k in known]
+        regions = sorted(set(t.column("region_code").to_pylist()) - {POP.NATIONAL})
+        regions = (*regions, POP.NATIONAL)
+        days = np.asarray(t.column("week").to_numpy(zero_copy_only=False), "datetime64[D]")
+        first = np.datetime64(monday(start)) if start else days.min()
+        last = np.datetime64(monday(end)) if end else days.max()
+        n_w = int((last - first).astype(np.int64) // 7) + 1
+        wi = (days - first).astype(np.int64) // 7
+        si = _positions(t.column("syndrome"), keys)
+        ri = _positions(t.column("region_code"), list(regions))
+        ok = (si >= 0) & (ri >= 0) & (wi >= 0) & (wi < n_w)
+        shape = (len(keys), len(regions), n_w)
+        cases, population = np.zeros(shape, np.int64), np.zeros(shape, np.int64)
+        cases[si[ok], ri[ok], wi[ok]] = t.column("cases").to_numpy()[ok]
+        population[si[ok], ri[ok], wi[ok]] = t.column("population").to_numpy()[ok]
+        weeks = [(first + np.timedelta64(7 * i, "D")).astype(dt.date) for i in range(n_w)]
+        return cls(weeks, tuple(known[k] for k in keys), regions, cases, population, as_of)
 
     def s_index(self, key: str) -> int:
         return [s.key for s in self.syndromes].index(key)
@@ -239,23 +292,18 @@ def build_cube(wh: Warehouse, start: dt.date | None = None, end: dt.date | None 
         found |= set(events.column("region_code").to_pylist())
         regions = tuple(sorted(r for r in found if r is not None))
     regions = (*regions, POP.NATIONAL)
-    r_of = {r: i for i, r in enumerate(regions)}
-    s_of = {s.key: i for i, s in enumerate(syndromes)}
     p_keys = list(pops)
 
     cases = np.zeros((len(syndromes), len(regions), n_weeks), dtype=np.int64)
-    keep = [r_of.get(r, -1) for r in cases_t.column("region_code").to_pylist()]
-    si = np.array([s_of[s] for s in cases_t.column("syndrome").to_pylist()], dtype=np.int64)
-    ri = np.array(keep, dtype=np.int64)
+    si = _positions(cases_t.column("syndrome"), [s.key for s in syndromes])
+    ri = _positions(cases_t.column("region_code"), list(regions))
     wi = _week_index(cases_t.column("week"), first)
     ok = (ri >= 0) & (wi >= 0) & (wi < n_weeks)
     np.add.at(cases, (si[ok], ri[ok], wi[ok]), cases_t.column("cases").to_numpy()[ok])
 
     deltas = np.zeros((len(p_keys), len(regions), n_weeks + 1), dtype=np.int64)
-    pi = np.array([p_keys.index(p) for p in events.column("population").to_pylist()],
-                  dtype=np.int64)
-    ri = np.array([r_of.get(r, -1) for r in events.column("region_code").to_pylist()],
-                  dtype=np.int64)
+    pi = _positions(events.column("population"), p_keys)
+    ri = _positions(events.column("region_code"), list(regions))
     wi = np.clip(_week_index(events.column("week"), first), 0, n_weeks)
     ok = ri >= 0
     np.add.at(deltas, (pi[ok], ri[ok], wi[ok]), events.column("delta").to_numpy()[ok])

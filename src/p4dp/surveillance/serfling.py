@@ -111,40 +111,49 @@ class Baseline:
     retrospective: np.ndarray  # [W] bool: baseline fitted on later data (early seasons)
 
 
-def baseline(weeks: list[dt.date], y: np.ndarray) -> Baseline:
-    """Baseline and threshold of every week of one weekly series (consecutive Mondays)."""
+def seasons(weeks: list[dt.date]) -> tuple[list[dt.date], np.ndarray]:
+    """(season starts covering the weeks, index of each week's season)."""
+    if not weeks:
+        return [], np.zeros(0, dtype=np.int64)
+    first, last = season_start(weeks[0]), season_start(weeks[-1])
+    starts = [dt.date.fromisocalendar(y, SEASON_START_WEEK, 1)
+              for y in range(first.isocalendar()[0], last.isocalendar()[0] + 1)]
+    days = np.array(weeks, dtype="datetime64[D]")
+    index = np.searchsorted(np.array(starts, dtype="datetime64[D]"), days, side="right") - 1
+    return starts, index
+
+
+def baseline(weeks: list[dt.date], y: np.ndarray,
+             plan: tuple[list[dt.date], np.ndarray] | None = None) -> Baseline:
+    """Baseline and threshold of every week of one weekly series (consecutive Mondays).
+    `plan` is `seasons(weeks)`, passed when many series share the weeks."""
     n = len(weeks)
     expected = np.full(n, np.nan)
     threshold = np.full(n, np.nan)
     retro = np.zeros(n, dtype=bool)
-    if n == 0:
-        return Baseline(expected, threshold, retro)
-    days = np.array([(w - weeks[0]).days // 7 for w in weeks], dtype=float)
     valid = np.flatnonzero(np.isfinite(y))
     if not len(valid):
         return Baseline(expected, threshold, retro)
-    first = weeks[valid[0]]
-    span = dt.timedelta(days=round(TRAINING_YEARS * 365.25))
-    starts = sorted({season_start(w) for w in weeks})
-    week_season = np.searchsorted(np.array(starts, dtype="datetime64[D]"),
-                                  np.array(weeks, dtype="datetime64[D]"), side="right") - 1
+    starts, week_season = plan or seasons(weeks)
+    days = np.array(weeks, dtype="datetime64[D]")
+    t = ((days - days[0]).astype(np.int64) // 7).astype(float)
+    span = np.timedelta64(round(TRAINING_YEARS * 365.25), "D")
+    first = days[valid[0]]
     min_points = 2 * (2 + 2 * HARMONICS)
-    for k, s0 in enumerate(starts):
-        lo, hi = s0 - span, s0
+    for k, s0 in enumerate(np.array(starts, dtype="datetime64[D]")):
+        s_idx = np.flatnonzero(week_season == k)
+        if not len(s_idx):
+            continue
+        lo, hi, is_retro = s0 - span, s0, False
         if lo < first:
             lo, hi, is_retro = first, first + span, True
-        else:
-            is_retro = False
-        train = np.flatnonzero((np.array(weeks) >= lo) & (np.array(weeks) < hi))
-        if not len(train):
-            continue
+        train = np.arange(np.searchsorted(days, lo), np.searchsorted(days, hi))
         keep = train[purge(y[train])]
         if len(keep) < min_points:
             continue
-        s_idx = np.flatnonzero(week_season == k)
-        origin = (s0 - weeks[0]).days // 7
-        f = fit(design(days[keep] - origin), y[keep])
-        pred, up = predict_upper(f, design(days[s_idx] - origin))
+        origin = float((s0 - days[0]).astype(np.int64) // 7)
+        f = fit(design(t[keep] - origin), y[keep])
+        pred, up = predict_upper(f, design(t[s_idx] - origin))
         expected[s_idx], threshold[s_idx], retro[s_idx] = pred, up, is_retro
     return Baseline(expected, threshold, retro)
 

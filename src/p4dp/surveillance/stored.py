@@ -1,0 +1,147 @@
+"""Surveillance tables stored in the warehouse by `p4dp surveillance run`.
+
+They are derived from the CDM tables, like the marts, so they are created here and not in `cdm/`:
+
+* `surveillance_weekly` — the weekly cube (syndrome, region, week, cases, active patients), so
+  that the bulletin and the web page do not recompute the GP-list denominators, which need a
+  window over every encounter; `surveillance_state` says which data it was computed from (the
+  load batches and withdrawals), and readers ignore a stale cube;
+* `surveillance_alert` — one row per (syndrome, region, ISO week) with an alert level. A re-run
+  on the same data changes nothing; a re-run after a load updates the level, incidence, threshold
+  and provisional flag of the weeks whose data changed (keeping when the alert was first
+  raised), adds the new ones and withdraws those that later data no longer support.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from p4dp.analytics.compile import Warehouse
+from p4dp.surveillance.incidence import Cube, monday
+
+TABLE = "surveillance_alert"
+WEEKLY_TABLE = "surveillance_weekly"
+STATE_TABLE = "surveillance_state"
+DDL = f"""
+CREATE TABLE IF NOT EXISTS {TABLE} (
+    syndrome VARCHAR NOT NULL,
+    region_code VARCHAR NOT NULL,
+    week DATE NOT NULL,
+    iso_week VARCHAR NOT NULL,
+    level VARCHAR NOT NULL,
+    incidence DOUBLE,
+    threshold DOUBLE,
+    provisional BOOLEAN NOT NULL,
+    first_raised_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (syndrome, region_code, week)
+)
+"""
+_KEY = "n.syndrome = a.syndrome AND n.region_code = a.region_code AND n.week = a.week"
+
+
+def _changed(new: str, old: str) -> str:
+    """SQL: the alert's values differ (floats rounded: recomputation noise is no change)."""
+    return (f"{new}.level IS DISTINCT FROM {old}.level "
+            f"OR {new}.provisional IS DISTINCT FROM {old}.provisional "
+            f"OR round({new}.incidence, 6) IS DISTINCT FROM round({old}.incidence, 6) "
+            f"OR round({new}.threshold, 6) IS DISTINCT FROM round({old}.threshold, 6)")
+
+
+@dataclass(frozen=True)
+class StoreReport:
+    raised: int
+    updated: int
+    withdrawn: int
+    unchanged: int
+
+
+def store_alerts(con: duckdb.DuckDBPyConnection, rows: pa.Table, now: dt.datetime | None = None
+          ) -> StoreReport:
+    """Make the table hold exactly `rows` (see the module doc), in one transaction."""
+    now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    con.execute(DDL)
+    con.register("_new_alerts", rows)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        counts = con.execute(f"""
+            SELECT
+              (SELECT count(*) FROM _new_alerts n ANTI JOIN {TABLE} a ON {_KEY}),
+              (SELECT count(*) FROM _new_alerts n JOIN {TABLE} a ON {_KEY} WHERE {_changed('n', 'a')}),
+              (SELECT count(*) FROM {TABLE} a ANTI JOIN _new_alerts n ON {_KEY}),
+              (SELECT count(*) FROM _new_alerts n JOIN {TABLE} a ON {_KEY}
+                WHERE NOT ({_changed('n', 'a')}))""").fetchone()
+        con.execute(f"DELETE FROM {TABLE} a WHERE NOT EXISTS "
+                    f"(SELECT 1 FROM _new_alerts n WHERE {_KEY})")
+        con.execute(f"""
+            INSERT INTO {TABLE}
+            SELECT syndrome, region_code, week, iso_week, level, incidence, threshold,
+                   provisional, ?::TIMESTAMP, ?::TIMESTAMP FROM _new_alerts
+            ON CONFLICT (syndrome, region_code, week) DO UPDATE SET
+              iso_week = excluded.iso_week, level = excluded.level,
+              incidence = excluded.incidence, threshold = excluded.threshold,
+              provisional = excluded.provisional,
+              updated_at = CASE WHEN {_changed('excluded', TABLE)}
+                           THEN excluded.updated_at ELSE {TABLE}.updated_at END""", [now, now])
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("_new_alerts")
+    return StoreReport(*counts)
+
+
+def data_version(wh: Warehouse) -> str:
+    """What the warehouse's data is, as far as surveillance cares: loads and withdrawals."""
+    lb = wh.table("load_batch")
+    loads = lb.aggregate(n=lb.count(), last=lb.finished_at.max()).to_pyarrow().to_pylist()[0]
+    wd = wh.table("withdrawal")
+    last_wd = wd.requested_at.max().to_pyarrow().as_py()
+    return f"loads={loads['n']};last_load={loads['last']};last_withdrawal={last_wd}"
+
+
+def store_weekly(con: duckdb.DuckDBPyConnection, cube: Cube, version: str,
+                 now: dt.datetime | None = None) -> int:
+    """Replace the stored cube and its state in one transaction; returns the rows written."""
+    now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    rows = cube.to_arrow()
+    con.register("_weekly", rows)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        con.execute(f"CREATE OR REPLACE TABLE {WEEKLY_TABLE} AS SELECT * FROM _weekly")
+        con.execute(f"CREATE OR REPLACE TABLE {STATE_TABLE} (data_version VARCHAR NOT NULL, "
+                    "as_of DATE NOT NULL, computed_at TIMESTAMP NOT NULL)")
+        con.execute(f"INSERT INTO {STATE_TABLE} VALUES (?, ?, ?)", [version, cube.as_of, now])
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("_weekly")
+    return rows.num_rows
+
+
+def stored_cube(wh: Warehouse, start: dt.date | None = None, end: dt.date | None = None
+                ) -> Cube | None:
+    """The stored cube when it was computed from the warehouse's current data, else None."""
+    tables = set(wh.backend.list_tables())
+    if not {WEEKLY_TABLE, STATE_TABLE} <= tables:
+        return None
+    state = wh.table(STATE_TABLE).to_pyarrow().to_pylist()
+    if len(state) != 1 or state[0]["data_version"] != data_version(wh):
+        return None
+    t = wh.table(WEEKLY_TABLE)
+    if start:
+        t = t.filter(t.week >= monday(start))
+    if end:
+        t = t.filter(t.week <= monday(end))
+    data = t.to_pyarrow()
+    if data.num_rows == 0:
+        return None
+    as_of = min(end, state[0]["as_of"]) if end else state[0]["as_of"]
+    return Cube.from_arrow(data, as_of, start, end)
