@@ -19,11 +19,13 @@ from p4dp.coding.normalise import term_keys, tsv_pairs
 _DATA = "p4dp.coding.data"
 #: A term made only of negation words would match every negated text.
 _NEGATION_KEYS = frozenset({"pa", "san", "absence", "aucun", "aucune", "non", "ni"})
-#: Chapter Z (social problems) names no body system: an administrative act about a social
-#: problem ("dossier MDPH", "certificat coups et blessures") keeps the letter A (evaluation
-#: convention 2: the letter is the body system named, else A). ICPC-2 -62 "Administrative".
+#: Chapter Z (social problems) names no body system: an administrative act or a referral
+#: about a social problem ("dossier MDPH", "certificat coups et blessures", "assistante
+#: sociale") keeps the letter A (evaluation convention 2: the letter is the body system named,
+#: else A). ICPC-2 -62 "Administrative", -66 "Referral to ... social worker", -68 "Other
+#: referral".
 SOCIAL = "Z"
-ADMINISTRATIVE = frozenset({62})
+ADMINISTRATIVE = frozenset({62, 66, 68})
 
 #: How a GP names a complaint of a body site: "douleur genou", "mal au genou", "genou
 #: douloureux", "gonflement du genou" ... ({} is the site).

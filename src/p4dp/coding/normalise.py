@@ -109,6 +109,8 @@ _SPACED_DASH = re.compile(r"\s[-–—]\s|^\s*[-–—*•]\s*|\n\s*[-–—*•
 _TOKEN = re.compile(r"[a-z0-9]+|[,;+/|.\n]|\?")
 _DOTTED = re.compile(r"\b(?:[a-z]\.){2,}")
 _ORDINAL = re.compile(r"\b(\d+)\s?(?:eme|ieme|e|er|ere|nd|nde)\b")
+# "RDV 15j", "revoir ds 8j", "ctrl 3m": a delay glued to its unit is still a number.
+_DURATION = re.compile(r"\b(\d+)(j|h|m|s|sem|mois|an|ans|min)\b")
 # "TDR+", "BU -", "ECBU +": the sign is the test's result, not a separator between problems.
 _TEST_SIGN = re.compile(r"\b(tdr|bu|ecbu|test|pcr|streptotest|autotest|hcg|serologie|covid|strepto|grippe)\s?([+-])(?=\s|$|[,;.)])")
 
@@ -120,6 +122,7 @@ def fold(text: str) -> str:
     text = _DECIMAL.sub(r"\1", text)  # "38,5" -> "38": a number, not a separator
     text = _DOTTED.sub(lambda m: m.group(0).replace(".", "") + " ", text)  # "I.N.R." -> "inr"
     text = _ORDINAL.sub(r"\1", text)
+    text = _DURATION.sub(r"\1 \2", text)
     text = _TEST_SIGN.sub(lambda m: m.group(1) + (" positif" if m.group(2) == "+" else " negatif"), text)
     text = _SPACED_DASH.sub(" , ", text)
     return _PUNCT.sub(" ", text)
