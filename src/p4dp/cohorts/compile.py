@@ -16,7 +16,8 @@ The base population is every patient who did not object, alive at the index date
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import ibis
 import ibis.expr.types as ir
@@ -56,21 +57,33 @@ class CohortError(ValueError):
 class Context:
     wh: Warehouse
     index: dt.date
+    #: False when only the patients matter (counts): no latest value / detail per patient, which
+    #: costs a window function over every event.
+    facts: bool = True
+    _tables: dict = field(default_factory=dict, compare=False, repr=False)
 
-    @property
+    @cached_property
     def base(self) -> ir.Table:
-        return base_population(self.wh, self.index)
+        return base_population(self.wh, self.index, self.table)
+
+    def table(self, name: str) -> ir.Table:
+        """A warehouse table, looked up once per compilation (each lookup asks the engine for
+        the schema)."""
+        if name not in self._tables:
+            self._tables[name] = self.wh.table(name)
+        return self._tables[name]
 
 
-def base_population(wh: Warehouse, index: dt.date) -> ir.Table:
+def base_population(wh: Warehouse, index: dt.date, table=None) -> ir.Table:
     """Patients who did not object, born by and alive on the index date, with their practice,
     region, sex and age at the index date."""
-    p = wh.table("patient")
+    table = table or wh.table
+    p = table("patient")
     on = ibis.literal(index, type="date")
     p = p.filter((p.opposition.fill_null(False) == False)  # noqa: E712 - Ibis expression
                  & (p.death_date.isnull() | (p.death_date > on))
                  & p.birth_year.notnull() & (p.birth_year.cast("int32") <= index.year))
-    pr = wh.table("practice").select("practice_id", "region_code")
+    pr = table("practice").select("practice_id", "region_code")
     p = p.left_join(pr, "practice_id")
     return p.select("patient_id", "sex", "practice_id", "region_code", "gp_id",
                     age=P.age_at(p.birth_year, p.birth_month, on))
@@ -120,11 +133,18 @@ def _events(t: ir.Table, id_col: str, value: ir.Value | None = None,
         detail=(detail if detail is not None else ibis.null()).cast("string"))
 
 
-def _per_patient(ev: ir.Table) -> ir.Table:
-    """Occurrences (distinct days) and the latest event's value and detail, per patient."""
+def _per_patient(ctx: Context, ev: ir.Table, need_value: bool = False,
+                 occ: Occurrences | None = None) -> ir.Table:
+    """Occurrences (distinct days) and the latest event's value and detail, per patient (the
+    value and detail only when the context wants facts or the rule judges the latest value; the
+    count only when `occ` needs more than one)."""
+    if not (ctx.facts or need_value) and (occ is None or (occ.min <= 1 and occ.max is None)):
+        return _facts(ev.select("patient_id").distinct())
     day = ev.date.fill_null(ibis.literal(_UNDATED, type="date"))
     n = ev.group_by("patient_id").aggregate(n=day.nunique().cast("int64"),
                                            last_date=ev.date.max())
+    if not (ctx.facts or need_value):
+        return _facts(n, n=n.n, last_date=n.last_date)
     last = P.latest_per_patient(ev, ["date"], ["event_id"]).select("patient_id", "value",
                                                                    "detail")
     return n.inner_join(last, "patient_id").select(*FACT_COLUMNS)
@@ -134,7 +154,7 @@ def _occurrences(ctx: Context, per: ir.Table, occ: Occurrences) -> ir.Table:
     """Patients whose occurrence count lies in [min, max]; with a max, patients with none count
     too (`max: 0` = none in the window)."""
     if occ.max is None:
-        return per.filter(per.n >= occ.min)
+        return per if occ.min <= 1 else per.filter(per.n >= occ.min)
     base = ctx.base.select("patient_id")
     t = base.left_join(per, "patient_id")
     t = t.select("patient_id", n=t.n.fill_null(0), last_date=t.last_date, value=t.value,
@@ -173,7 +193,7 @@ def _condition(ctx: Context, r: Condition, where: str) -> ir.Table:
     parts = []
     problem_cols = [f"{o}_code" for o in ("result", "reason", "procedure") if o in r.origins]
     if problem_cols:
-        pb = ctx.wh.table("problem")
+        pb = ctx.table("problem")
         hit = [pb[c].isin(codes) for c in problem_cols]
         pb = pb.filter(ibis.or_(*hit))
         code = ibis.cases(*[(h, pb[c]) for h, c in zip(hit, problem_cols)],
@@ -181,18 +201,18 @@ def _condition(ctx: Context, r: Condition, where: str) -> ir.Table:
         pb = _within(pb, r.window, ctx.index, where)
         parts.append(_events(pb, "problem_id", detail=code))
     if "antecedent" in r.origins:
-        a = ctx.wh.table("antecedent")
+        a = ctx.table("antecedent")
         a = a.filter(a.code.isin(codes))
         a = _within(a, r.window, ctx.index, where, undated_ok=True)
         parts.append(_events(a, "antecedent_id", detail=a.code))
     ev = parts[0]
     for p in parts[1:]:
         ev = ev.union(p, distinct=False)
-    return _occurrences(ctx, _per_patient(ev), r.occurrences)
+    return _occurrences(ctx, _per_patient(ctx, ev, occ=r.occurrences), r.occurrences)
 
 
 def _lab(ctx: Context, r: Lab, where: str) -> ir.Table:
-    t = ctx.wh.table("lab_result")
+    t = ctx.table("lab_result")
     # values are stored in the exam's canonical unit; one the coder could not convert is left in
     # its own unit and must not be compared with a threshold in another
     t = t.filter((t.exam_code == r.exam) & (t.unit == exam_units()[r.exam]) & t.value.notnull())
@@ -202,9 +222,9 @@ def _lab(ctx: Context, r: Lab, where: str) -> ir.Table:
     if r.which == "any":
         if cmp is not None:
             ev = ev.filter(compare(ev.value, cmp))
-        return _occurrences(ctx, _per_patient(ev), r.occurrences)
+        return _occurrences(ctx, _per_patient(ctx, ev, occ=r.occurrences), r.occurrences)
     if r.which == "latest":
-        return _latest(_per_patient(ev), cmp, r.occurrences)
+        return _latest(_per_patient(ctx, ev, True), cmp, r.occurrences)
     # share of the results of the window that meet the comparison (results, not days: the
     # seed's INR rule counts results)
     s = ev.group_by("patient_id").aggregate(
@@ -218,12 +238,12 @@ def _lab(ctx: Context, r: Lab, where: str) -> ir.Table:
 
 
 def _drug(ctx: Context, r: Drug, where: str) -> ir.Table:
-    t = ctx.wh.table("prescription")
+    t = ctx.table("prescription")
     atc = t.atc.upper()
     t = t.filter(ibis.or_(*[atc.startswith(a) for a in r.atc]))
     t = _within(t, r.window, ctx.index, where)
     ev = _events(t, "prescription_id", value=t.duration_days, detail=t.atc)
-    per = _per_patient(ev)
+    per = _per_patient(ctx, ev, occ=r.occurrences)
     if r.min_days is not None:
         days = ev.group_by("patient_id").aggregate(days=ev.value.fill_null(0).sum())
         per = per.inner_join(days.filter(days.days >= r.min_days), "patient_id")
@@ -239,7 +259,7 @@ def _one_per_day(b: ir.Table, kind: str) -> ir.Table:
 
 
 def _biometric(ctx: Context, r: Biometric, where: str) -> ir.Table:
-    b = _within(ctx.wh.table("biometric"), r.window, ctx.index, where)
+    b = _within(ctx.table("biometric"), r.window, ctx.index, where)
     if r.kind == "bmi":
         # never the recorded BMI (DOMAIN.md §3): weight / height² of the same day
         w = _one_per_day(b, "weight")
@@ -252,9 +272,9 @@ def _biometric(ctx: Context, r: Biometric, where: str) -> ir.Table:
         t = b.filter((b.kind == r.kind) & b.value.notnull())
         ev = _events(t, "biometric_id", value=t.value)
     if r.which == "any":
-        return _occurrences(ctx, _per_patient(ev.filter(compare(ev.value, r.compare))),
-                            r.occurrences)
-    return _latest(_per_patient(ev), r.compare, r.occurrences)
+        ev = ev.filter(compare(ev.value, r.compare))
+        return _occurrences(ctx, _per_patient(ctx, ev, occ=r.occurrences), r.occurrences)
+    return _latest(_per_patient(ctx, ev, True), r.compare, r.occurrences)
 
 
 def _latest(per: ir.Table, cmp: Comparison, occ: Occurrences) -> ir.Table:
@@ -269,27 +289,27 @@ def _child_weight(ctx: Context, r: ChildWeight, where: str) -> ir.Table:
     ev = _events(m.mutate(flag=flag), "weight_id", value=m.bmi,
                  detail=ibis.ifelse(flag, "1", "0"))
     if r.which == "any":
-        return _per_patient(ev.filter(ev.detail == "1"))
-    per = _per_patient(ev)
+        return _per_patient(ctx, ev.filter(ev.detail == "1"))
+    per = _per_patient(ctx, ev, True)
     return per.filter(per.detail == "1")
 
 
 def _vaccination(ctx: Context, r: Vaccination, where: str) -> ir.Table:
-    v = ctx.wh.table("vaccination")
+    v = ctx.table("vaccination")
     v = v.filter(v.valences.notnull())
     v = v.filter(ibis.and_(*[v.valences.contains(x) for x in r.valences]))
     v = _within(v, r.window, ctx.index, where)
-    return _occurrences(ctx, _per_patient(_events(v, "vaccination_id", detail=v.raw_label)),
-                        r.occurrences)
+    ev = _events(v, "vaccination_id", detail=v.raw_label)
+    return _occurrences(ctx, _per_patient(ctx, ev, occ=r.occurrences), r.occurrences)
 
 
 def _history(ctx: Context, r: History, where: str) -> ir.Table:
-    h = ctx.wh.table("history")
+    h = ctx.table("history")
     h = h.filter((h.kind == r.kind) & h.status.isin(r.statuses))
     if r.label_contains:
         h = h.filter(h.label.lower().contains(r.label_contains.lower()))
     h = _within(h, r.window, ctx.index, where, undated_ok=r.window is None)
-    return _per_patient(_events(h, "history_id", detail=h.label))
+    return _per_patient(ctx, _events(h, "history_id", detail=h.label))
 
 
 # --- groups --------------------------------------------------------------------------------------
@@ -339,20 +359,23 @@ def attrition_frame(wh: Warehouse, cohort: Cohort, index: dt.date) -> ir.Table:
     """One row per patient of the base population with `step`: how many of the rules, in order,
     they pass (all of them = in the cohort). One query gives the attrition table, the total and
     every breakdown."""
-    ctx = Context(wh, index)
+    ctx = Context(wh, index, facts=False)
     base = ctx.base
+    flags = {f"_r{i}": base.patient_id.isin(compile_rule(ctx, rule, f"/rules/{i}").patient_id)
+             for i, rule in enumerate(cohort.rules)}
+    # flags first, then the step from the flag columns: each rule's query appears once
+    t = base.select("patient_id", "region_code", "practice_id", **flags)
     step = ibis.literal(0)
     passed = ibis.literal(True)
-    for i, rule in enumerate(cohort.rules):
-        m = compile_rule(ctx, rule, f"/rules/{i}")
-        passed = passed & base.patient_id.isin(m.patient_id)
+    for name in flags:
+        passed = passed & t[name]
         step = step + passed.cast("int32")
-    return base.select("patient_id", "region_code", "practice_id", step=step.cast("int32"))
+    return t.select("patient_id", "region_code", "practice_id", step=step.cast("int32"))
 
 
 def cohort_members(wh: Warehouse, cohort: Cohort, index: dt.date) -> ir.Table:
     """Patients (base population columns) who pass every rule."""
-    ctx = Context(wh, index)
+    ctx = Context(wh, index, facts=False)
     t = ctx.base
     for i, rule in enumerate(cohort.rules):
         t = t.semi_join(compile_rule(ctx, rule, f"/rules/{i}"), "patient_id")

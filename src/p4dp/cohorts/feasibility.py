@@ -164,10 +164,30 @@ class Exact:
         return [(int(m.sum()), m) for m in (self.steps >= i for i in range(n_rules + 1))]
 
 
+def _attrition_table(wh: Warehouse, cohort: Cohort, index: dt.date) -> pa.Table:
+    """The attrition frame's rows. On DuckDB the compiled SQL is kept per (definition, index
+    date) in the warehouse's SQL cache: a cohort builder re-asks the same definition while the
+    user edits labels or looks at breakdowns, and Ibis compilation costs as much as the query."""
+    if getattr(wh.backend, "name", "") != "duckdb" or not wh.use_sql_cache:
+        return wh.backend.to_pyarrow(attrition_frame(wh, cohort, index))
+    key = ("cohort", cohort.semantic_hash(), index)
+    sql = wh.sql_cache.get(key)
+    if sql is None:
+        import ibis
+        import ibis.expr.operations as ops
+
+        expr = attrition_frame(wh, cohort, index)
+        if expr.op().find(ops.InMemoryTable):  # reference tables must be registered: no cache
+            return wh.backend.to_pyarrow(expr)
+        sql = wh.sql_cache[key] = str(ibis.to_sql(expr, dialect="duckdb"))
+    out = wh.backend.con.execute(sql).arrow()
+    return out.read_all() if hasattr(out, "read_all") else out
+
+
 def evaluate(wh: Warehouse, cohort: Cohort, index_date: dt.date | None = None) -> Exact:
     """Run the cohort: one query, one row per base patient."""
     index = index_date_of(cohort, index_date)
-    t = wh.backend.to_pyarrow(attrition_frame(wh, cohort, index))
+    t = _attrition_table(wh, cohort, index)
     return Exact(index, t["step"].to_numpy(), patient_hashes(t["patient_id"]),
                  t["region_code"].to_numpy(zero_copy_only=False),
                  t["practice_id"].to_numpy(zero_copy_only=False))
