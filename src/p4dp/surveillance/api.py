@@ -145,9 +145,10 @@ def _level_fr(name: str | None) -> str | None:
 def weekly_series(wh: Warehouse, syndrome: str, region: str, requester: Requester,
                   start: dt.date | None = None, end: dt.date | None = None,
                   policy: Policy = Policy()) -> dict:
-    """One syndrome's weekly series in one region (`FR` for the whole network)."""
+    """One syndrome's weekly series in one region (`FR` for the whole network), as known at
+    `end` (default: the last data): alert levels use no later week."""
     syn = get(syndrome)
-    a = analysis(wh)
+    a = analysis(wh, end=end)
     c = a.cube
     if region not in c.regions:
         raise ValueError(f"région {region!r} absente de l'entrepôt ; régions : "
@@ -177,10 +178,11 @@ def weekly_series(wh: Warehouse, syndrome: str, region: str, requester: Requeste
 
 def regions_table(wh: Warehouse, syndrome: str, week: str, requester: Requester,
                   policy: Policy = Policy()) -> dict:
-    """Every region (and the whole network, last row) for one syndrome and ISO week."""
+    """Every region (and the whole network, last row) for one syndrome and ISO week, as known at
+    the end of that week."""
     syn = get(syndrome)
     monday_ = parse_week(week)
-    a = analysis(wh)
+    a = analysis(wh, end=monday_ + dt.timedelta(days=6))
     c = a.cube
     if monday_ not in c.weeks:
         raise ValueError(f"semaine {week} hors des données ({week_label(c.weeks[0])} à "

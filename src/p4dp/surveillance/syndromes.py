@@ -36,6 +36,7 @@ class Syndrome:
     label_fr: str
     result_codes: tuple[str, ...]
     reason_codes: tuple[str, ...]
+    #: Where the definition comes from, in French (shown in the bulletin).
     source: str
     #: Regular expression the coded field's text must contain (lower-cased), for broad rubrics.
     text_pattern: str | None = None
@@ -74,41 +75,44 @@ BRONCHIOLITIS_AGE_MAX_MONTHS = 24
 
 SYNDROMES: dict[str, Syndrome] = {s.key: s for s in (
     Syndrome("grippe", "Syndrome grippal", ("R80",), ("R80",),
-             "ICPC-2 R80 Grippe (inclusion: influenza-like illness); Réseau Sentinelles, syndrome "
+             "CISP-2 R80 Grippe (inclusion : syndrome grippal) ; Réseau Sentinelles, syndrome "
              "grippal (fièvre brutale > 39 °C, myalgies, signes respiratoires)."),
     Syndrome("ira", "Infection respiratoire aiguë", ("R74", "R75", "R76", "R77", "R78", "R80",
                                                       "R81"), ("R80",),
-             "ICPC-2 acute respiratory infection rubrics of chapter R (R74 voies respiratoires "
+             "Rubriques CISP-2 des infections respiratoires aiguës (R74 voies respiratoires "
              "supérieures, R75 sinusite, R76 angine, R77 laryngite, R78 bronchite/bronchiolite, "
-             "R80 grippe, R81 pneumonie); Réseau Sentinelles, infection respiratoire aiguë "
-             "(since 2020: fièvre ou sensation de fièvre brutale + signes respiratoires). P4DP "
-             "rubric choice."),
+             "R80 grippe, R81 pneumonie), choix P4DP ; Réseau Sentinelles, infection "
+             "respiratoire aiguë (depuis 2020 : fièvre ou sensation de fièvre brutale et signes "
+             "respiratoires)."),
     Syndrome("diarrhee", "Diarrhée aiguë", ("D11", "D70", "D73"), ("D73",),
-             "ICPC-2 D73 Gastro-entérite présumée infectieuse, D70 Infection gastro-intestinale, "
-             "D11 Diarrhée (as a result: no other diagnosis); Réseau Sentinelles, diarrhée aiguë."),
+             "CISP-2 D73 Gastro-entérite présumée infectieuse, D70 Infection gastro-intestinale, "
+             "D11 Diarrhée (en résultat : sans autre diagnostic) ; Réseau Sentinelles, diarrhée "
+             "aiguë (au moins 3 selles liquides ou molles par jour depuis moins de 14 jours)."),
     Syndrome("varicelle", "Varicelle", ("A72",), ("A72",),
-             "ICPC-2 A72 Varicelle; Réseau Sentinelles, varicelle."),
+             "CISP-2 A72 Varicelle ; Réseau Sentinelles, varicelle."),
     Syndrome("bronchiolite", "Bronchiolite (moins de 2 ans)", ("R78",), ("R78",),
-             "ICPC-2 R78 Bronchite aiguë, bronchiolite (criteria: in infants, bronchiolitis) in "
-             "children under 2; Santé publique France, surveillance de la bronchiolite.",
+             "CISP-2 R78 Bronchite aiguë, bronchiolite (critère : bronchiolite chez le nourrisson) "
+             "chez l'enfant de moins de 2 ans ; Santé publique France, surveillance de la "
+             "bronchiolite.",
              age_max_months=BRONCHIOLITIS_AGE_MAX_MONTHS),
     Syndrome("covid", "COVID-19", ("R83",), ("R83",),
-             "No ICPC-2e rubric: P4DP's coder files COVID-19 under R83 (as the Dutch extension "
-             "R83.03), so R83 with the words covid / sars-cov / coronavirus in the coded text.",
+             "Pas de rubrique CISP-2 : le codage P4DP classe la COVID-19 en R83 (comme l'extension "
+             "néerlandaise R83.03), d'où R83 avec covid, sars-cov ou coronavirus dans le texte "
+             "codé.",
              text_pattern=r"covid|sars.?cov|coronavirus"),
     Syndrome("lyme", "Borréliose de Lyme", ("A78",), ("A78",),
-             "ICPC-2 A78 Autre maladie infectieuse NCA (inclusion: Lyme disease) with Lyme, "
-             "borréliose or érythème migrant in the coded text; Réseau Sentinelles, borréliose "
-             "de Lyme.",
+             "CISP-2 A78 Autre maladie infectieuse NCA (inclusion : maladie de Lyme) avec Lyme, "
+             "borréliose ou érythème migrant dans le texte codé ; Réseau Sentinelles, "
+             "borréliose de Lyme.",
              text_pattern=r"lyme|borr[eé]li|[eé]ryth[eè]me (chronique )?migrant"),
     Syndrome("gale", "Gale", ("S72",), ("S72",),
-             "ICPC-2 S72 Gale, autre acariase."),
+             "CISP-2 S72 Gale, autre acariase."),
     Syndrome("zona", "Zona", ("S70",), ("S70",),
-             "ICPC-2 S70 Zona; Réseau Sentinelles, zona."),
+             "CISP-2 S70 Zona ; Réseau Sentinelles, zona."),
     Syndrome("oreillons", "Oreillons", ("D71",), ("D71",),
-             "ICPC-2 D71 Oreillons; Réseau Sentinelles, oreillons."),
+             "CISP-2 D71 Oreillons ; Réseau Sentinelles, oreillons."),
     Syndrome("coqueluche", "Coqueluche", ("R71",), ("R71",),
-             "ICPC-2 R71 Coqueluche."),
+             "CISP-2 R71 Coqueluche."),
 )}
 
 
