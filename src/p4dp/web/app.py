@@ -8,12 +8,14 @@ guard `security.enforce` (deny by default); every figure through `governance.ser
 from __future__ import annotations
 
 import importlib
+from contextlib import asynccontextmanager
 import pkgutil
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -120,6 +122,21 @@ def discover_routers():
             yield router
 
 
+def api_routes(app: FastAPI) -> list[APIRoute]:
+    """Every API route of the app, inside included routers too (FastAPI ≥ 0.160 wraps them)."""
+    out: list[APIRoute] = []
+
+    def walk(routes_) -> None:
+        for r in routes_:
+            if isinstance(r, APIRoute):
+                out.append(r)
+            elif hasattr(r, "original_router"):
+                walk(r.original_router.routes)
+
+    walk(app.routes)
+    return out
+
+
 def render(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
     """A page with the common context (user, CSRF token, navigation)."""
     p = principal_of(request)
@@ -132,7 +149,12 @@ def render(request: Request, template: str, status_code: int = 200, **context) -
 def create_app(settings: Settings, store: Store | None = None,
                warehouse_path: Path | str | None = None) -> FastAPI:
     store = store or open_store(settings)
-    app = FastAPI(title="P4DP", version="1", description="API de la plateforme P4DP : "
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        _app.state.data.close()
+
+    app = FastAPI(title="P4DP", lifespan=lifespan, version="1", description="API de la plateforme P4DP : "
                   "indicateurs protégés, tableaux de bord, qualité, audit.",
                   docs_url=None, redoc_url=None,  # their pages load scripts from a CDN
                   openapi_url="/api/v1/openapi.json", dependencies=[Depends(enforce)])
@@ -154,10 +176,6 @@ def create_app(settings: Settings, store: Store | None = None,
                        session_cookie="p4dp_session", max_age=SESSION_IDLE_MINUTES * 60,
                        same_site="strict", https_only=settings.cookie_secure)
     app.add_middleware(GuardMiddleware)
-
-    @app.on_event("shutdown")
-    def _close() -> None:
-        app.state.data.close()
 
     return app
 
