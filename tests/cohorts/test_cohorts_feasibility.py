@@ -134,10 +134,20 @@ def test_the_answer_carries_what_governance_audits(wh):
     assert a.audit["cells_returned"] == 1 + 2 + 2 and a.audit["cells_suppressed"] == 1
 
 
-def test_data_version_follows_loads(wh):
+def test_data_version_follows_loads_and_withdrawals(make_wh):
     from p4dp.cohorts.feasibility import data_version
 
-    assert data_version(wh) == data_version(wh)
+    def batch(i, status="loaded"):
+        return {"batch_id": f"b{i}", "source_id": "arm", "bundle_sha256": f"s{i}",
+                "status": status}
+
+    one = make_wh(load_batch=[batch(1)])
+    assert data_version(one) == data_version(make_wh(load_batch=[batch(1), batch(2, "failed")]))
+    assert data_version(one) != data_version(make_wh(load_batch=[batch(1), batch(2)]))
+    withdrawn = make_wh(load_batch=[batch(1)], withdrawal=[
+        {"pseudonym": "arm_x", "kind": "patient", "requested_by": "dpo",
+         "requested_at": dt.datetime(2026, 11, 29, 10, 0)}])
+    assert data_version(one) != data_version(withdrawn)
 
 
 def test_patient_hashes_identify_sets_whatever_the_order():

@@ -24,6 +24,7 @@ import ibis.expr.types as ir
 
 from p4dp.analytics import portable as P
 from p4dp.analytics.compile import Warehouse
+from p4dp.analytics.marts import _one_per_day  # the Surpoids mart's same-day pairing
 from p4dp.cohorts.criteria import (
     AllOf,
     AnyOf,
@@ -250,12 +251,6 @@ def _drug(ctx: Context, r: Drug, where: str) -> ir.Table:
         per = per.select("patient_id", "n", "last_date", "detail", value=per.days)
         per = per.select(*FACT_COLUMNS)
     return _occurrences(ctx, per, r.occurrences)
-
-
-def _one_per_day(b: ir.Table, kind: str) -> ir.Table:
-    t = b.filter((b.kind == kind) & b.value.notnull() & (b.value > 0))
-    t = P.first_per_patient(t, ["biometric_id"], ["biometric_id"], by=("patient_id", "date"))
-    return t.select("patient_id", "date", **{f"{kind}_id": t.biometric_id, kind: t.value})
 
 
 def _biometric(ctx: Context, r: Biometric, where: str) -> ir.Table:

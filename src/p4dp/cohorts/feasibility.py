@@ -44,7 +44,7 @@ from p4dp.analytics.display import format_number_fr
 from p4dp.cohorts.compile import attrition_frame, index_date_of
 from p4dp.cohorts.criteria import Cohort
 from p4dp.cohorts.labels import rule_label_fr
-from p4dp.privacy.disclosure import ROUNDING_BASE, Policy, Requester, round_to
+from p4dp.privacy.disclosure import Policy, Requester, round_to
 
 #: Noise bound: every published count is moved by at most ±3 before rounding. i2b2 obfuscates
 #: cohort counts with Gaussian noise of σ ≈ 1.3 (DOMAIN.md §4), whose values fall within ±3
@@ -268,5 +268,5 @@ def display_count(value: int | None, policy: Policy = Policy()) -> str:
     return policy.suppressed_label if value is None else format_number_fr(value)
 
 
-__all__ = ["Answer", "BREAKDOWNS", "NOISE_BOUND", "ROUNDING_BASE", "data_version", "evaluate",
+__all__ = ["Answer", "BREAKDOWNS", "NOISE_BOUND", "data_version", "evaluate",
            "feasibility", "noise_key", "patient_hashes"]
