@@ -189,3 +189,15 @@ def test_spelling_slips_are_corrected(coder: Coder, text: str, code: str) -> Non
     result = coder.code(text, "resultat")
     assert result.code == code
     assert "orthographe corrigée" in result.explanation
+
+
+@pytest.mark.parametrize("text, code", [
+    ("RDV pneumo", "R67"),        # an appointment with a specialist is the referral
+    ("cardio", "K67"),            # the specialist named alone
+    ("RDV dans 15j", "A63"),      # a delay glued to its unit is a dated appointment
+    ("otoscopie", "H31"),         # a partial examination of one body system
+    ("examen des seins", "X31"),
+])
+def test_referrals_appointments_and_partial_examinations(coder: Coder, text: str,
+                                                         code: str) -> None:
+    assert coder.code(text, "procedure").code == code

@@ -69,7 +69,7 @@ FAMILY_CARDIO, FAMILY_CANCER, FAMILY_OTHER = "K22", "A21", "A23"
 FAMILY_RISK = frozenset({FAMILY_CARDIO, FAMILY_CANCER, FAMILY_OTHER})
 #: Words of a term that are themselves negation cues ("pas de selles" is constipation).
 _NEGATION_WORDS = frozenset({"pa", "pas", "san", "sans", "absence", "aucun", "aucune", "negatif",
-                             "negative", "neg", "non"})
+                             "negative", "neg", "non", "rien"})
 #: Family and hypothesis cue words: explained by the qualifier, not by a term.
 _CONTEXT_WORDS = frozenset("""familial familiale familiaux familiales famille pere mere frere soeur
     fils fille parent parents grand oncle tante cousin cousine suspicion suspecte probable possible
@@ -113,6 +113,10 @@ PRESCRIPTION = 50
 #: Process numbers of a visit with no stated purpose (-69 "consultation", "rendez-vous") and of
 #: a follow-up visit (-63): an appointment given with a delay is a follow-up.
 VISIT, FOLLOW_UP = 69, 63
+#: ICPC-2 -67 "Referral to physician/specialist/clinic/hospital": in the procedure field an
+#: appointment with a specialist ("RDV pneumo"), or the specialist named alone ("cardio"), is
+#: the referral.
+REFERRAL = 67
 #: ICPC-2 -45 "Observation/health education/advice": the act when the GP writes that an act
 #: is not done ("pas d'ATB", "pas de bilan": watchful waiting).
 ABSTENTION = 45
@@ -444,6 +448,12 @@ def _names_drug(text: str) -> bool:
         return False
 
 
+def _specialist(norm: Normalised) -> str | None:
+    """Chapter letter of the first specialist named ("cardio" K, data/specialties.tsv)."""
+    spec = lexicon_mod.specialties()
+    return next((spec[k] for k in norm.keys if k in spec), None)
+
+
 def _prescription(chapter: str | None, why: str, confidence: float) -> Coding:
     code = f"{chapter or 'A'}{PRESCRIPTION}"
     return Coding(code, round(confidence, 3), why, default_chapter=chapter is None)
@@ -479,6 +489,10 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
         if _names_drug(norm.clean):
             return _prescription(None, "médicament nommé : prescription",
                                  CONF_FULL * FUZZY_FACTOR)
+        specialist = _specialist(norm)
+        if field_name == "procedure" and specialist is not None:
+            return Coding(f"{specialist}{REFERRAL}", round(CONF_FULL * PRESUMED_ACT_FACTOR, 3),
+                          "spécialiste nommé seul : orientation présumée")
         return _model_coding(norm, min_confidence, process_only=field_name == "procedure")
     if declined and not any(icpc.component(m.entry.code) == "process" for m in live):
         letter = next((m.entry.code[0] for m in live if not m.entry.code.startswith("-")), "A")
@@ -494,8 +508,7 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
                     if icpc.component(m.entry.code) != "process" and not m.entry.code.startswith("-")),
                    None)
     if chapter is None:  # "avis cardiologue": the specialist named gives the body system
-        spec = lexicon_mod.specialties()
-        chapter = next((spec[k] for k in norm.keys if k in spec), None)
+        chapter = _specialist(norm)
     for m in live:
         code = m.entry.code
         if code.startswith("-"):
@@ -522,10 +535,12 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
 
     ranked = sorted(live, key=rank)
     main = ranked[0]
-    if (icpc.number(main.code) == VISIT and icpc.component(main.code) == "process"
-            and any(k.isdigit() for k in norm.keys)):
-        # "RDV dans 3 mois", "cs à 15 jours": a dated appointment is a follow-up visit.
-        main.code = main.code[0] + f"{FOLLOW_UP}"
+    if icpc.number(main.code) == VISIT and icpc.component(main.code) == "process":
+        if field_name == "procedure" and _specialist(norm) is not None:
+            main.code = main.code[0] + f"{REFERRAL}"  # "RDV pneumo": the referral
+        elif any(k.isdigit() for k in norm.keys):
+            # "RDV dans 3 mois", "cs à 15 jours": a dated appointment is a follow-up visit.
+            main.code = main.code[0] + f"{FOLLOW_UP}"
     if field_name != "result" and all(m.code == NORMAL_FINDING for m in live):
         return abstain("constat normal (« RAS ») : une conclusion, pas un motif ni un acte")
     if field_name == "procedure" and icpc.component(main.code) != "process":
