@@ -62,3 +62,32 @@ def problem(pid: str, day: dt.date, result: str | None = None, reason: str | Non
             "result_text": result_text, "reason_text": reason_text,
             "result_code_origin": "auto" if result else "none",
             "reason_code_origin": "source" if reason else "none"}
+
+
+def seasonal_tables(years: int = 7, seed: int = 1) -> dict[str, list[dict]]:
+    """Two practices (regions 93 and 28) of 400 patients each, who all consult every 26 weeks,
+    with influenza-like illness following a winter wave (peak ≈ 30 cases a week in 93, 8 in 28)
+    and rare chickenpox: enough for thresholds, small cells in region 28."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    first = D(2017, 1, 2)
+    n_weeks = 52 * years
+    pats, enc, pbs = [], [], []
+    for practice, size, scale in (("p1", 400, 30.0), ("p2", 400, 8.0)):
+        ids = [f"{practice}_{i}" for i in range(size)]
+        pats += [patient(pid, by=1950 + i % 60, practice=practice) for i, pid in enumerate(ids)]
+        for i, pid in enumerate(ids):
+            for w in range(i % 26, n_weeks, 26):
+                enc.append(encounter(pid, first + dt.timedelta(weeks=w)))
+        for w in range(n_weeks):
+            day = first + dt.timedelta(weeks=w)
+            wave = max(0.0, np.cos(2 * np.pi * (day.timetuple().tm_yday - 35) / 365.25)) ** 8
+            for _ in range(rng.poisson(1 + scale * wave)):
+                pbs.append(problem(ids[rng.integers(size)], day, result="R80"))
+            if rng.random() < 0.05:
+                pbs.append(problem(ids[rng.integers(size)], day, result="A72"))
+    return {"practice": PRACTICES, "patient": pats, "encounter": enc, "problem": pbs,
+            "load_batch": [{"batch_id": "b1", "source_id": "arm", "bundle_sha256": "x",
+                            "status": "loaded",
+                            "finished_at": dt.datetime(2024, 1, 1, 12, 0)}]}

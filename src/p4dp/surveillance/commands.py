@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -25,7 +26,9 @@ def _settings():
     return get_settings()
 
 
+@contextmanager
 def _open(read_only: bool):
+    """The warehouse through Ibis, closed on the way out (even on error)."""
     import ibis
 
     from p4dp.analytics.compile import Warehouse
@@ -39,7 +42,10 @@ def _open(read_only: bool):
         con = connect(settings, read_only=read_only)
     except Exception as e:  # a lock held by another writer, a corrupt file …
         fail(f"impossible d'ouvrir l'entrepôt {settings.warehouse} : {e}")
-    return Warehouse(ibis.duckdb.from_connection(con)), settings
+    try:
+        yield Warehouse(ibis.duckdb.from_connection(con)), settings
+    finally:
+        con.close()
 
 
 @app.command("run")
@@ -49,8 +55,8 @@ def run_cmd() -> None:
     alerts (idempotent: a re-run on the same data changes nothing)."""
     from p4dp.surveillance.analysis import run
 
-    wh, settings = _open(read_only=False)
-    with console.status("Surveillance : calcul des séries hebdomadaires et des seuils…"):
+    with _open(read_only=False) as (wh, _), console.status(
+            "Surveillance : calcul des séries hebdomadaires et des seuils…"):
         try:
             report = run(wh)
         except ValueError as e:
@@ -75,13 +81,12 @@ def bulletin_cmd(
     from p4dp.privacy.disclosure import Policy, Requester
     from p4dp.surveillance.bulletin import write_bulletin
 
-    wh, settings = _open(read_only=True)
-    try:
-        with console.status(f"Bulletin {week}…"):
+    with _open(read_only=True) as (wh, settings), console.status(f"Bulletin {week}…"):
+        try:
             path = write_bulletin(wh, week, out, fmt.lower(), Requester(role),
                                   Policy.from_settings(settings))
-    except ValueError as e:
-        fail(str(e))
+        except ValueError as e:
+            fail(str(e))
     console.print(f"Bulletin écrit : {path}")
 
 
@@ -111,10 +116,10 @@ def alerts_cmd(
     """List the stored alert events, newest first, as JSON lines."""
     from p4dp.surveillance.api import alerts
 
-    wh, _ = _open(read_only=True)
-    try:
-        payload = alerts(wh, syndrome, region, since)
-    except ValueError as e:
-        fail(str(e))
+    with _open(read_only=True) as (wh, _):
+        try:
+            payload = alerts(wh, syndrome, region, since)
+        except ValueError as e:
+            fail(str(e))
     for a in payload["alerts"]:
         print(json.dumps(a, ensure_ascii=False))
