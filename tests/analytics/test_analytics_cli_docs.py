@@ -100,10 +100,12 @@ def test_a_refused_line_list_is_never_queried(monkeypatch):
     from p4dp.analytics import runner
     from p4dp.privacy.disclosure import Requester
 
-    def boom(*a, **k):
-        raise AssertionError("the line list was queried")
+    def boom(wh, inds, *a, **k):
+        if inds:
+            raise AssertionError(f"queried: {[i.name for i in inds]}")
+        return []
 
-    monkeypatch.setattr(runner, "run_indicator", boom)
+    monkeypatch.setattr(runner, "run_indicators", boom)
     (p,) = runner.run_protected(None, ["surpoids_line_list"], Requester("gp", "arm_g2"),
                                 runner.Scope("practitioner", "arm_g1"))
     assert p["refused"] and p["rows"] == []

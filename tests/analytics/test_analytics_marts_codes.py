@@ -167,6 +167,29 @@ def test_stored_marts_give_the_same_figures(pair, name):
         assert rows(stored, name, filters, scope) == rows(plain, name, filters, scope)
 
 
+@pytest.mark.parametrize("theme", ["surpoids", "examen", "diabete", "vaccination",
+                                   "polymedication", "depistage", "activite"])
+def test_a_dashboard_run_together_gives_each_indicator_its_own_answer(pair, theme):
+    """`run_indicators` computes a shared frame once per request (a temporary table) for the
+    indicators that read it: the payloads are those of the indicators run one by one."""
+    from p4dp.analytics.compile import IndicatorError, run_indicators
+    from p4dp.analytics.library import by_theme
+
+    inds = list(by_theme(theme))
+    for wh in pair[1:]:
+        for scope, filters in CASES[1:3]:
+            together = run_indicators(wh, inds, scope, filters)
+            for ind, got in zip(inds, together):
+                try:
+                    alone = run_indicator(wh, ind, scope, filters)
+                except IndicatorError as e:
+                    assert isinstance(got, IndicatorError) and str(got) == str(e)
+                    continue
+                assert {**got, "generated_at": None} == {**alone, "generated_at": None}, ind.name
+        if any(i.frame.materialize for i in inds):
+            assert any(k[0] == "frame" for k in wh.sql_cache)  # the shared path was taken
+
+
 def test_dependence_reads_codes_up_to_the_reference_date(pair):
     plain, _ = pair
     got = {(r[0], r[1]): r[2:] for r in rows(plain, "dependance_by_age_sex")}

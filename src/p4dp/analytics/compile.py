@@ -289,7 +289,11 @@ def compile_indicator(wh: Warehouse, ind: Indicator, scope: Scope = Scope(),
     """One Ibis expression for the indicator under the scope and filters."""
     filters = filters or Filters()
     scope = _effective_scope(ind, scope)
-    t = prepare(wh, ind, scope, filters)
+    return compile_on_frame(ind, prepare(wh, ind, scope, filters), filters)
+
+
+def compile_on_frame(ind: Indicator, t: ir.Table, filters: Filters) -> Compiled:
+    """The indicator over its frame already prepared (`prepare`: scope and filters applied)."""
     if ind.where:
         t = t.filter(t[ind.where])
     ignored = ignored_filters(ind, filters)
@@ -452,51 +456,111 @@ def _registered(ind: Indicator) -> bool:
     return all_indicators().get(ind.name) is ind
 
 
-def _compile_shape(wh: Warehouse, ind: Indicator, scope: Scope, filters: Filters) -> tuple:
+def _to_sql(expr: ir.Table, columns: tuple[dict, ...]) -> dict:
+    """A cache entry: the DuckDB SQL of a sentinel expression with the sentinels turned into
+    named parameters, the in-memory tables it reads and its result schema."""
     import ibis.expr.operations as ops
 
-    compiled = compile_indicator(wh, ind, *_sentinel_request(scope, filters))
-    sql = str(ibis.to_sql(compiled.expr, dialect="duckdb"))
+    sql = str(ibis.to_sql(expr, dialect="duckdb"))
     used = []
     for name, (rendered, param) in _SENTINELS.items():
         if rendered in sql:
             sql = sql.replace(rendered, param)
             used.append(name)
     memtables = {node.name: node.data.to_pyarrow(node.schema).to_pydict()
-                 for node in compiled.expr.op().find(ops.InMemoryTable)}
-    schema = {n: str(t) for n, t in compiled.expr.schema().items()}
-    return [dict(c) for c in compiled.columns], sql, tuple(used), memtables, schema
+                 for node in expr.op().find(ops.InMemoryTable)}
+    return {"columns": [dict(c) for c in columns], "sql": sql, "used": used,
+            "memtables": memtables, "schema": {n: str(t) for n, t in expr.schema().items()}}
 
 
-def _execute(wh: Warehouse, ind: Indicator, scope: Scope, filters: Filters
-             ) -> tuple[list[dict], object]:
-    if getattr(wh.backend, "name", "") != "duckdb" or not wh.use_sql_cache:
-        compiled = compile_indicator(wh, ind, scope, filters)
-        return [dict(c) for c in compiled.columns], wh.backend.to_pyarrow(compiled.expr)
-    key = _shape(ind, scope, filters)
-    cached = wh.sql_cache.get(key)
-    if cached is None:
-        disk_key = f"{ind.name}|{scope.kind}|{filters.age_at}"
-        on_disk = wh.disk_cache is not None and _registered(ind)
-        entry = wh.disk_cache.entries.get(disk_key) if on_disk else None
-        if entry is None:
-            columns, sql, used, memtables, schema = _compile_shape(wh, ind, scope, filters)
-            if on_disk:
-                wh.disk_cache.put(disk_key, {"columns": columns, "sql": sql, "used": list(used),
-                                             "memtables": memtables, "schema": schema})
-        else:
-            columns, sql, used = entry["columns"], entry["sql"], tuple(entry["used"])
-            memtables, schema = entry["memtables"], entry["schema"]
-        for name, data in memtables.items():  # reference tables (IOTF …) the SQL reads
-            wh.backend.con.register(name, pa.Table.from_pydict(data))
-        cached = wh.sql_cache[key] = (columns, sql, used, ibis.schema(schema).to_pyarrow())
-    columns, sql, used, arrow_schema = cached
-    values = _values(scope, filters)
-    arrow = wh.backend.con.execute(sql, {n: values[n] for n in used}).arrow()
+def _cached_sql(wh: Warehouse, key: tuple, disk_key: str | None, build) -> dict:
+    """The cache entry of a request shape: from memory, else from disk (`disk_key`, None for
+    definitions that are not the library's), else compiled now by `build()` → entry."""
+    entry = wh.sql_cache.get(key)
+    if entry is not None:
+        return entry
+    on_disk = wh.disk_cache is not None and disk_key is not None
+    entry = wh.disk_cache.entries.get(disk_key) if on_disk else None
+    if entry is None:
+        entry = build()
+        if on_disk:
+            wh.disk_cache.put(disk_key, entry)
+    for name, data in entry["memtables"].items():  # reference tables (IOTF …) the SQL reads
+        wh.backend.con.register(name, pa.Table.from_pydict(data))
+    entry = {**entry, "arrow_schema": ibis.schema(entry["schema"]).to_pyarrow()}
+    wh.sql_cache[key] = entry
+    return entry
+
+
+def _run_sql(wh: Warehouse, entry: dict, values: dict) -> pa.Table:
+    arrow = wh.backend.con.execute(entry["sql"], {n: values[n] for n in entry["used"]}).arrow()
     if hasattr(arrow, "read_all"):  # DuckDB ≥ 1.4 may return a record batch reader
         arrow = arrow.read_all()
     # DuckDB sums integers into HUGEINT (Arrow decimal): back to the types Ibis promised
-    return columns, arrow.cast(arrow_schema)
+    return arrow.cast(entry["arrow_schema"])
+
+
+def _uses_sql_cache(wh: Warehouse) -> bool:
+    return getattr(wh.backend, "name", "") == "duckdb" and wh.use_sql_cache
+
+
+def _execute(wh: Warehouse, ind: Indicator, scope: Scope, filters: Filters
+             ) -> tuple[list[dict], pa.Table]:
+    if not _uses_sql_cache(wh):
+        compiled = compile_indicator(wh, ind, scope, filters)
+        return [dict(c) for c in compiled.columns], wh.backend.to_pyarrow(compiled.expr)
+
+    def build() -> dict:
+        compiled = compile_indicator(wh, ind, *_sentinel_request(scope, filters))
+        return _to_sql(compiled.expr, compiled.columns)
+
+    disk_key = f"{ind.name}|{scope.kind}|{filters.age_at}" if _registered(ind) else None
+    entry = _cached_sql(wh, _shape(ind, scope, filters), disk_key, build)
+    return entry["columns"], _run_sql(wh, entry, _values(scope, filters))
+
+
+# --- one frame, several indicators ----------------------------------------------------------------
+#
+# A dashboard shows several indicators of the same frame (the three cancer screenings, the
+# diabetes follow-up and its HbA1c distribution …). When computing the frame costs more than
+# reading it back (`Frame.materialize`), the frame is prepared once per request into a temporary
+# table and each indicator aggregates that table: one computation instead of one per indicator.
+
+_SHARED_TABLE = "_p4dp_frame"
+
+
+def _execute_shared(wh: Warehouse, inds: list[Indicator], scope: Scope, filters: Filters
+                    ) -> list[tuple[list[dict], pa.Table]]:
+    frame = inds[0].frame
+    probe = inds[0]  # prepare depends on the frame and the scope only, not on the indicator
+
+    def build_frame() -> dict:
+        t = prepare(wh, probe, *_sentinel_request(scope, filters))
+        return _to_sql(t, ())
+
+    registered = all(_registered(i) for i in inds)
+    shape = (frame, scope.kind, filters.age_at)
+    entry = _cached_sql(wh, ("frame", *shape), f"frame:{frame.name}|{scope.kind}|"
+                        f"{filters.age_at}" if registered else None, build_frame)
+    values = _values(scope, filters)
+    con = wh.backend.con
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_SHARED_TABLE} AS {entry['sql']}",
+                {n: values[n] for n in entry["used"]})
+    try:
+        prepared = ibis.table(ibis.schema(entry["schema"]), name=_SHARED_TABLE)
+        out = []
+        for ind in inds:
+            def build(ind: Indicator = ind) -> dict:
+                compiled = compile_on_frame(ind, prepared, filters)
+                return _to_sql(compiled.expr, compiled.columns)
+
+            on = _cached_sql(wh, ("on_frame", ind, *shape),
+                             f"{ind.name}|on_frame|{scope.kind}|{filters.age_at}"
+                             if registered else None, build)
+            out.append((on["columns"], _run_sql(wh, on, values)))
+        return out
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {_SHARED_TABLE}")
 
 
 def run_indicator(wh: Warehouse, ind: Indicator, scope: Scope = Scope(),
@@ -507,7 +571,47 @@ def run_indicator(wh: Warehouse, ind: Indicator, scope: Scope = Scope(),
     boundary, for the role that asks.
     """
     filters = filters or Filters()
-    columns, arrow = _execute(wh, ind, _effective_scope(ind, scope), filters)
+    scope = _effective_scope(ind, scope)
+    return _payload(ind, scope, filters, *_execute(wh, ind, scope, filters))
+
+
+def run_indicators(wh: Warehouse, inds: list[Indicator], scope: Scope = Scope(),
+                   filters: Filters | None = None) -> list[dict | IndicatorError]:
+    """The payloads of several indicators under one request (a dashboard), in order; an
+    indicator that cannot answer the request gives its `IndicatorError` instead.
+
+    Same payloads as `run_indicator` one by one; on DuckDB a frame marked `materialize` is
+    computed once for all the indicators that read it under the same scope.
+    """
+    filters = filters or Filters()
+    out: list[dict | IndicatorError | None] = [None] * len(inds)
+    groups: dict[tuple, list[int]] = {}
+    for i, ind in enumerate(inds):
+        try:
+            scope_i = _effective_scope(ind, scope)
+        except IndicatorError as e:
+            out[i] = e
+            continue
+        shared = ind.frame.materialize and _uses_sql_cache(wh)
+        groups.setdefault((ind.frame, scope_i) if shared else (i,), []).append(i)
+    for members in groups.values():
+        scope_i = _effective_scope(inds[members[0]], scope)
+        if len(members) > 1:
+            results = _execute_shared(wh, [inds[i] for i in members], scope_i, filters)
+            for i, (columns, arrow) in zip(members, results):
+                out[i] = _payload(inds[i], scope_i, filters, columns, arrow)
+            continue
+        (i,) = members
+        try:
+            out[i] = _payload(inds[i], scope_i, filters,
+                              *_execute(wh, inds[i], scope_i, filters))
+        except IndicatorError as e:
+            out[i] = e
+    return out
+
+
+def _payload(ind: Indicator, scope: Scope, filters: Filters, columns: list[dict],
+             arrow: pa.Table) -> dict:
     names = [c["name"] for c in columns]
     cols = [arrow.column(n).to_pylist() for n in names]
     rows = [[_jsonable(v) for v in r] for r in zip(*cols)]
@@ -523,7 +627,7 @@ def run_indicator(wh: Warehouse, ind: Indicator, scope: Scope = Scope(),
         "theme": ind.theme,
         "title_fr": ind.title_fr,
         "kind": "line_list" if ind.is_line_list else "aggregate",
-        "scope": _effective_scope(ind, scope).as_dict(),
+        "scope": scope.as_dict(),
         "filters": filters.as_dict(),
         "ignored_filters": ignored_filters(ind, filters),
         "columns": [dict(c) for c in columns],
@@ -540,4 +644,5 @@ __all__ = [
     "compile_indicator",
     "prepare",
     "run_indicator",
+    "run_indicators",
 ]

@@ -77,6 +77,9 @@ class Frame:
     build: Callable[[Warehouse, Period], ir.Table]
     subject: Subject = "patient"
     dated: bool = True
+    #: Computing the frame costs more than reading it back (a per-patient status over several
+    #: tables): indicators of one request that share it get it computed once (`run_indicators`).
+    materialize: bool = False
 
     def __post_init__(self) -> None:
         if self.subject not in ("patient", "practitioner"):

@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from p4dp.analytics.compile import IndicatorError, Warehouse, run_indicator
+from p4dp.analytics.compile import IndicatorError, Warehouse, run_indicators
 from p4dp.analytics.library import all_indicators, get
-from p4dp.analytics.model import Filters, Scope
+from p4dp.analytics.model import Filters, Indicator, Scope
 from p4dp.privacy.disclosure import DisclosureRefused, Policy, Requester, protect, sees_exact
 
 
@@ -25,23 +25,24 @@ def run_protected(wh: Warehouse, names: Iterable[str], requester: Requester,
     """
     names = list(names) or list(all_indicators())
     filters = filters or Filters()
-    for name in names:
-        ind = get(name)
-        empty = {"indicator": ind.name, "theme": ind.theme, "title_fr": ind.title_fr,
-                 "kind": "line_list" if ind.is_line_list else "aggregate",
-                 "scope": scope.as_dict(), "filters": filters.as_dict(), "columns": [],
-                 "rows": []}
+    inds = [get(name) for name in names]
+    refused: dict[str, str] = {}
+    for ind in inds:
         if ind.is_line_list and not sees_exact(requester, scope.as_dict()):
             # refused before any query runs: a line list never exists for the wrong person
             try:
-                protect({**empty, "kind": "line_list"}, requester, policy)
+                protect({**_empty(ind, scope, filters), "kind": "line_list"}, requester, policy)
             except DisclosureRefused as e:
-                yield {**empty, "refused": str(e)}
-                continue
-        try:
-            payload = run_indicator(wh, ind, scope, filters)
-        except IndicatorError as e:
-            yield {**empty, "error": str(e)}
+                refused[ind.name] = str(e)
+    to_run = [ind for ind in inds if ind.name not in refused]
+    results = dict(zip([i.name for i in to_run], run_indicators(wh, to_run, scope, filters)))
+    for ind in inds:
+        if ind.name in refused:
+            yield {**_empty(ind, scope, filters), "refused": refused[ind.name]}
+            continue
+        payload = results[ind.name]
+        if isinstance(payload, IndicatorError):
+            yield {**_empty(ind, scope, filters), "error": str(payload)}
             continue
         try:
             yield protect(payload, requester, policy)
@@ -49,6 +50,12 @@ def run_protected(wh: Warehouse, names: Iterable[str], requester: Requester,
             yield {**{k: payload[k] for k in ("indicator", "theme", "title_fr", "kind", "scope",
                                                "filters", "generated_at")},
                    "columns": payload["columns"], "rows": [], "refused": str(e)}
+
+
+def _empty(ind: Indicator, scope: Scope, filters: Filters) -> dict:
+    return {"indicator": ind.name, "theme": ind.theme, "title_fr": ind.title_fr,
+            "kind": "line_list" if ind.is_line_list else "aggregate",
+            "scope": scope.as_dict(), "filters": filters.as_dict(), "columns": [], "rows": []}
 
 
 def open_warehouse(path: Path | str, cache_dir: Path | None = None) -> Warehouse:

@@ -1,13 +1,23 @@
-"""Open the DuckDB warehouse and create its schema."""
+"""Open the warehouse and create its schema; connect a query engine to it.
+
+DuckDB reads the warehouse file itself; Spark reads the same tables exported as Parquet
+(`p4dp.warehouse.parquet.export_parquet`), one folder per table.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import duckdb
 
 from p4dp.cdm import ALL_TABLES
 from p4dp.settings import Settings
+
+if TYPE_CHECKING:  # pragma: no cover
+    import ibis
+
+Engine = Literal["duckdb", "spark"]
 
 
 def connect(settings: Settings, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -40,3 +50,26 @@ def init_warehouse(settings: Settings) -> tuple[Path, list[str]]:
     with connect(settings) as con:
         created = create_schema(con)
     return settings.warehouse, created
+
+
+def connect_engine(settings: Settings, engine: Engine = "duckdb",
+                   parquet: Path | None = None) -> ibis.BaseBackend:
+    """An Ibis backend over the warehouse, read-only: the DuckDB file, or a local Spark session
+    over its Parquet export (`parquet`, written by `export_parquet`)."""
+    if engine == "duckdb":
+        import ibis
+
+        if not settings.warehouse.exists():
+            raise FileNotFoundError(
+                f"no warehouse at {settings.warehouse}: run `p4dp init` (or `p4dp demo`) first")
+        return ibis.duckdb.connect(str(settings.warehouse), read_only=True,
+                                   threads=settings.duckdb_threads,
+                                   memory_limit=settings.duckdb_memory_limit)
+    if engine == "spark":
+        if parquet is None:
+            raise ValueError("the Spark engine reads a Parquet export of the warehouse: give its "
+                             "folder (written by p4dp.warehouse.parquet.export_parquet)")
+        from p4dp.warehouse.spark import connect_spark
+
+        return connect_spark(parquet)
+    raise ValueError(f"unknown engine {engine!r}: duckdb or spark")

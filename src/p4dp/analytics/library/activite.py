@@ -24,7 +24,8 @@ def _seen(wh: Warehouse, period: Period) -> ir.Table:
 
 
 SEEN = Frame("patients_seen", "One row per patient and practitioner with encounters in the date "
-             "range: number of encounters, first and last (`date`) of them.", _seen)
+             "range: number of encounters, first and last (`date`) of them.", _seen,
+             materialize=True)
 
 
 def _prescriptions(wh: Warehouse, period: Period) -> ir.Table:

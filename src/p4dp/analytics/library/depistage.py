@@ -80,7 +80,7 @@ SCREENING = Frame(
     "screening",
     "One row per living patient at the reference date (end of the date range, else today) with "
     "eligibility and up-to-date status for each organised screening.",
-    screening,
+    screening, materialize=True,
 )
 
 

@@ -95,7 +95,7 @@ FOLLOW_UP = Frame(
     "One row per living diabetic patient (T89/T90 in a problem result or an antecedent) at the "
     "reference date (end of the date range, else today), with their follow-up over the year "
     "before it.",
-    follow_up,
+    follow_up, materialize=True,
 )
 
 INDICATORS = (

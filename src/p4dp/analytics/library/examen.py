@@ -84,7 +84,7 @@ INR_RESULTS = Frame("inr_results", "INR results (lab_result with exam code `inr`
                     "with their band and whether they lie outside 2–3.", inr_results)
 INR_PATIENTS = Frame("inr_patients", "One row per patient with INR results in the date range: "
                      "number, share outside 2–3, mean INR, Rosendaal TTR; dated by the last INR.",
-                     inr_patients)
+                     inr_patients, materialize=True)
 
 INDICATORS = (
     Indicator(

@@ -41,7 +41,7 @@ SUBSTANCES = Frame(
     f"One row per living patient ≥ {AGE_MIN} with at least one ATC-5 prescription in the "
     f"{WINDOW_DAYS} days up to the reference date (end of the date range, else today): number "
     "of distinct ATC-5 substances prescribed in that window.",
-    substances,
+    substances, materialize=True,
 )
 
 _MEASURES = (

@@ -60,7 +60,7 @@ CHILD_BMI = Frame(
     "child_bmi",
     "One row per child 6–15 years: their latest same-day weight and height in the date range, "
     "BMI recomputed, IOTF cut-offs interpolated at exact age (birth on the 15th of the month).",
-    child_bmi,
+    child_bmi, materialize=True,
 )
 
 _MEASURES = (

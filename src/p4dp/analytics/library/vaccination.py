@@ -70,7 +70,7 @@ DTP_STATUS = Frame(
     "dtp_status",
     "One row per living patient older than 25 at the reference date (end of the date range, else "
     "today): their latest dTP dose (any dose with d/D, T and P valences) and booster status.",
-    dtp_status,
+    dtp_status, materialize=True,
 )
 
 
