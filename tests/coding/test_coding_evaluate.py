@@ -38,13 +38,17 @@ def test_figures_on_a_tiny_csv(tiny: Path) -> None:
     # Right: HTA K86, otite H71 (acceptable), ECG, abstention on gold "_" (4 of 7).
     assert r["accuracy"] == round(4 / 7, 4)
     assert r["accuracy_when_coded"] == round(3 / 5, 4)
+    # Codable rows (gold not "_"): 6, of which 5 coded ("xkcd qwerty" abstained).
+    assert r["coverage_of_codable"] == round(5 / 6, 4)
 
 
 def test_per_chapter_figures_use_the_gold_chapter(tiny: Path) -> None:
     chapters = evaluate_csv(tiny, min_confidence=0.5)["per_chapter"]
-    assert chapters["K"] == {"n": 2, "coverage": 1.0, "accuracy": 1.0, "accuracy_when_coded": 1.0}
+    assert chapters["K"] == {"n": 2, "coverage": 1.0, "accuracy": 1.0, "accuracy_when_coded": 1.0,
+                             "coverage_of_codable": 1.0}
     assert chapters["H"]["n"] == 2 and chapters["H"]["accuracy"] == 0.5
-    assert chapters["_"] == {"n": 1, "coverage": 0.0, "accuracy": 1.0, "accuracy_when_coded": None}
+    assert chapters["_"] == {"n": 1, "coverage": 0.0, "accuracy": 1.0, "accuracy_when_coded": None,
+                             "coverage_of_codable": None}
     assert chapters["R"]["accuracy"] == 0.0
     assert chapters["T"]["accuracy_when_coded"] == 0.0
 

@@ -18,7 +18,7 @@ from functools import lru_cache
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from p4dp.coding import french, icpc
+from p4dp.coding import french, icpc, measures
 from p4dp.coding import lexicon as lexicon_mod
 from p4dp.coding.normalise import SEP, BadText, Normalised, check_text, content_weight, normalise
 from p4dp.coding.qualifiers import NONE, Qualifier, qualify
@@ -86,6 +86,11 @@ FAMILY_WINDOW = 3
 #: A relative named among the first words ("mère ...", "sa mère ...") makes the whole text
 #: about that relative.
 LEADING_RELATIVE = 2
+#: Process numbers of a measurement (-31 partial examination "IMC", "TA"; -34 blood test
+#: "HbA1c"; -39 physical function test): as a reason or result the value beside them decides.
+MEASURE_PROCESS = frozenset({31, 34, 39})
+#: Confidence of a problem read from a measured value past its threshold (measures.py).
+MEASURE_CONFIDENCE = 0.9
 #: Bound of the per-process cache (distinct texts); cleared when full.
 CACHE_MAX = 500_000
 #: Words that only name the act of prescribing or doing ("ordonnance", "injection", "fait"): in
@@ -454,6 +459,13 @@ def _specialist(norm: Normalised) -> str | None:
     return next((spec[k] for k in norm.keys if k in spec), None)
 
 
+def _names_only_a_measure(result: Coding) -> bool:
+    """The words gave no code, or only the measurement ("IMC" T31, "HbA1c" T34): the value
+    written beside them may name the problem (``measures.finding``)."""
+    return not result.coded or (icpc.component(result.code) == "process"
+                                and icpc.number(result.code) in MEASURE_PROCESS)
+
+
 def _prescription(chapter: str | None, why: str, confidence: float) -> Coding:
     code = f"{chapter or 'A'}{PRESCRIPTION}"
     return Coding(code, round(confidence, 3), why, default_chapter=chapter is None)
@@ -628,7 +640,8 @@ class Coder:
         if isinstance(text, str) and text.startswith(_BAD_MARKER):
             return abstain(text[len(_BAD_MARKER):])
         try:
-            norm = normalise(check_text(text))
+            checked = check_text(text)
+            norm = normalise(checked)
         except BadText as e:
             return abstain(e.reason)
         if not norm.key:
@@ -644,6 +657,10 @@ class Coder:
                 if len(self._norm) > CACHE_MAX:
                     self._norm.clear()
                 self._norm[nkey] = result
+            if field_name != "procedure" and _names_only_a_measure(result):
+                found = measures.finding(checked)
+                if found is not None:
+                    result = Coding(found.code, MEASURE_CONFIDENCE, f"valeur mesurée : {found.explanation}")
         if key is not None:
             if len(self._raw) > CACHE_MAX:
                 self._raw.clear()
