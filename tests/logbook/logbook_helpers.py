@@ -50,3 +50,70 @@ def entry(when=date(2026, 11, 2), age_band="25-44", sex="F", problems=None, comp
         competences=competences if competences is not None else (
             CompetenceInput("premier_recours", "novice", "Première angine seule"),),
         analysis=analysis)
+
+
+# --- a hand-made warehouse with interns' consultations ---------------------------------------
+
+def build_warehouse(path, *, today: date = TODAY):
+    """Two regions; interns arm_i1 and arm_i2 (supervisor arm_g1, region 93) and med_i3
+    (supervisor med_g2, region 28), each with 30 consultations over their semester."""
+    import datetime as dt
+
+    import duckdb
+    import pyarrow as pa
+
+    from p4dp.cdm import ALL_TABLES, table
+
+    t: dict[str, list[dict]] = {"practice": [
+        {"source_id": "arm", "practice_id": "arm_p1", "region_code": "93",
+         "departement_code": "06",
+         "kind": "msp"},
+        {"source_id": "med", "practice_id": "med_p2", "region_code": "28",
+         "departement_code": "76",
+         "kind": "cabinet"}]}
+    t["practitioner"] = [
+        {"source_id": s, "practitioner_id": p, "practice_id": pr, "role": role,
+         "participation": "active",
+         "supervisor_id": sup}
+        for s, p, pr, role, sup in (("arm", "arm_g1", "arm_p1", "gp", None),
+                                    ("med", "med_g2", "med_p2", "gp", None),
+                                    ("arm", "arm_i1", "arm_p1", "intern", "arm_g1"),
+                                    ("arm", "arm_i2", "arm_p1", "intern", "arm_g1"),
+                                    ("med", "med_i3", "med_p2", "intern", "med_g2"))]
+    texts = [("toux", "R05", "bronchite", "R78", "auscultation", "R31"),
+             ("contrôle tension", "K86", "HTA", "K86", "renouvellement", "A50"),
+             ("vaccin grippe", "R44", "vaccination", "A44", "injection", "A44"),
+             ("fièvre enfant", "A03", "otite", "H71", None, None)]
+    t["patient"], t["encounter"], t["problem"] = [], [], []
+    for k, intern in enumerate(("arm_i1", "arm_i2", "med_i3")):
+        src = intern[:3]
+        for n in range(30):
+            pid, eid = f"{intern}_pat{n}", f"{intern}_e{n}"
+            when = today - dt.timedelta(days=150 - 5 * n)
+            t["patient"].append({"source_id": src, "patient_id": pid,
+                                 "practice_id": "arm_p1" if src == "arm" else "med_p2",
+                                 "sex": "FM"[n % 2], "birth_year": 1950 + 3 * n,
+                                 "birth_month": 6, "opposition": False})
+            t["encounter"].append({"source_id": src, "encounter_id": eid, "patient_id": pid,
+                                   "practitioner_id": intern,
+                                   "supervisor_id": "arm_g1" if src == "arm" else "med_g2",
+                                   "date": when, "kind": "cabinet"})
+            for rank in range(1 + n % 2):
+                rt, rc, dt_, dc, pt, pc = texts[(n + rank + k) % len(texts)]
+                t["problem"].append({
+                    "source_id": src, "problem_id": f"{eid}_p{rank}", "encounter_id": eid,
+                    "patient_id": pid, "practitioner_id": intern, "date": when,
+                    "rank": rank + 1, "reason_text": rt, "reason_code": rc,
+                    "reason_code_origin": "auto", "result_text": dt_, "result_code": dc,
+                    "result_code_origin": "source", "procedure_text": pt,
+                    "procedure_code": pc, "procedure_code_origin": "auto" if pc else "none"})
+    con = duckdb.connect(str(path))
+    for tab in ALL_TABLES:
+        con.execute(tab.duckdb_ddl())
+    for name, rows in t.items():
+        schema = table(name).arrow_schema("central")
+        arrow = pa.table({f.name: pa.array([r.get(f.name) for r in rows], type=f.type)  # noqa: F841
+                          for f in schema})
+        con.execute(f"INSERT INTO {name} SELECT * FROM arrow")
+    con.close()
+    return path

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import pyarrow as pa
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import aliased
 
 from p4dp.governance.models import User
@@ -56,6 +56,20 @@ def load_frames(store: Store, actor: Actor, *, start: date | None = None,
     An `intern_id` outside the caller's scope raises `EntryNotFound` (as a foreign entry does).
     """
     cond = visible_entries(actor)
+    if intern_id is not None:
+        with store.sessions() as s:
+            if not _in_scope(s, actor, intern_id):
+                raise EntryNotFound(f"interne {intern_id}")
+    return _load(store, cond, start=start, end=end, intern_id=intern_id)
+
+
+def load_all_frames(store: Store) -> Frames:
+    """Every entry, for the warehouse loader (no caller: never reachable from a request)."""
+    return _load(store, true())
+
+
+def _load(store: Store, cond: ColumnElement[bool], *, start: date | None = None,
+          end: date | None = None, intern_id: int | None = None) -> Frames:
     intern, supervisor = aliased(User), aliased(User)
     current = (LogbookVersion.entry_id == LogbookEntry.id) & (
         LogbookVersion.version == LogbookEntry.current_version)
@@ -69,8 +83,6 @@ def load_frames(store: Store, actor: Actor, *, start: date | None = None,
     versions = (select(LogbookVersion.id).join(LogbookEntry, current).where(*filters)
                 .scalar_subquery())
     with store.sessions() as s:
-        if intern_id is not None and not _in_scope(s, actor, intern_id):
-            raise EntryNotFound(f"interne {intern_id}")
         entries = s.execute(
             select(LogbookEntry.id, LogbookVersion.version, LogbookVersion.status,
                    LogbookEntry.intern_id, intern.display_name, intern.practitioner_id,
