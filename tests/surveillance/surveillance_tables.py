@@ -4,41 +4,33 @@ so that `from surveillance_tables import …` never picks another folder's helpe
 from __future__ import annotations
 
 import datetime as dt
-
-import duckdb
-import ibis
-import pyarrow as pa
+import importlib.util
+from pathlib import Path
 
 from p4dp.analytics.compile import Warehouse
-from p4dp.cdm import ALL_TABLES, table
 
 D = dt.date
+
+
+def _analytics_tables():
+    """The analytics spec tests' table builder, loaded from its file (not a package)."""
+    path = Path(__file__).parents[1] / "analytics" / "analytics_tables.py"
+    spec = importlib.util.spec_from_file_location("_analytics_tables_for_surveillance", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def build(path, tables: dict[str, list[dict]]) -> Warehouse:
+    """A read-only warehouse with the CDM schema and these rows (the rest of each row null)."""
+    return _analytics_tables().build_warehouse(path, tables)
+
 
 PRACTICES = [
     {"practice_id": "p1", "region_code": "93", "departement_code": "06", "kind": "cabinet"},
     {"practice_id": "p2", "region_code": "28", "departement_code": "76", "kind": "msp",
      "source_id": "med"},
 ]
-
-
-def central(name: str, rows: list[dict]) -> pa.Table:
-    schema = table(name).arrow_schema("central")
-    return pa.table({f.name: pa.array([r.get(f.name) for r in rows], type=f.type)
-                     for f in schema})
-
-
-def build(path, tables: dict[str, list[dict]], read_only: bool = True) -> Warehouse:
-    con = duckdb.connect(str(path))
-    for t in ALL_TABLES:
-        con.execute(t.duckdb_ddl())
-    for name, rows in tables.items():
-        defaults = {"source_id": "arm", "batch_id": "b1"}
-        if name == "patient":
-            defaults["opposition"] = False
-        arrow = central(name, [{**defaults, **r} for r in rows])  # noqa: F841 - read by DuckDB
-        con.execute(f"INSERT INTO {name} SELECT * FROM arrow")
-    con.close()
-    return Warehouse(ibis.duckdb.connect(str(path), read_only=read_only))
 
 
 def patient(pid: str, by: int = 1980, bm: int = 6, practice: str = "p1", **kw) -> dict:

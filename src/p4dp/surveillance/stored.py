@@ -71,7 +71,8 @@ def store_alerts(con: duckdb.DuckDBPyConnection, rows: pa.Table, now: dt.datetim
         counts = con.execute(f"""
             SELECT
               (SELECT count(*) FROM _new_alerts n ANTI JOIN {TABLE} a ON {_KEY}),
-              (SELECT count(*) FROM _new_alerts n JOIN {TABLE} a ON {_KEY} WHERE {_changed('n', 'a')}),
+              (SELECT count(*) FROM _new_alerts n JOIN {TABLE} a ON {_KEY}
+                WHERE {_changed('n', 'a')}),
               (SELECT count(*) FROM {TABLE} a ANTI JOIN _new_alerts n ON {_KEY}),
               (SELECT count(*) FROM _new_alerts n JOIN {TABLE} a ON {_KEY}
                 WHERE NOT ({_changed('n', 'a')}))""").fetchone()

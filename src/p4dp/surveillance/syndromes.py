@@ -120,7 +120,8 @@ def get(key: str) -> Syndrome:
     try:
         return SYNDROMES[key]
     except KeyError:
-        raise ValueError(f"syndrome inconnu : {key!r}. Syndromes : {', '.join(SYNDROMES)}") from None
+        raise ValueError(f"syndrome inconnu : {key!r}. Syndromes : "
+                         f"{', '.join(SYNDROMES)}") from None
 
 
 def any_code(p: ir.Table) -> ir.BooleanValue:
