@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,7 +60,8 @@ def analyse(cube: Cube, last_data: dt.date | None = None) -> Analysis:
             if not np.isfinite(y).any():
                 continue
             b = baseline(cube.weeks, y, plan)
-            expected[s, r], threshold[s, r] = b.expected, b.threshold
+            # a negative expected incidence (a trend fitted near zero) means none
+            expected[s, r], threshold[s, r] = np.maximum(b.expected, 0.0), b.threshold
             level[s, r] = np.where(np.isfinite(y) & (y > b.threshold), _ABOVE, _NONE)
             eps = epidemics(y, b.threshold)
             for e in eps:
@@ -101,8 +103,6 @@ class RunReport:
 def run(wh: Warehouse) -> RunReport:
     """Recompute everything from the CDM tables — the weekly cube, the thresholds, the alerts —
     and store it (`wh` must be opened read-write)."""
-    import time
-
     t0 = time.perf_counter()
     con = wh.backend.con
     version = data_version(wh)

@@ -28,6 +28,7 @@ age-limited syndromes (INSEE totals are for all ages).
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -54,7 +55,6 @@ CI_LEVEL = 0.95
 PER = 100_000
 #: The assumed birth day of P4DP (birth year and month only centrally), as in analytics.
 BIRTH_DAY = P.BIRTH_DAY_CONVENTION
-_EPOCH = np.datetime64("1970-01-05")  # a Monday: week indices count from it
 
 
 def monday(d: dt.date) -> dt.date:
@@ -157,9 +157,7 @@ def active_events_query(wh: Warehouse, populations: dict[str, int | None], start
 
 
 def last_data_date(wh: Warehouse) -> dt.date | None:
-    e = wh.table("encounter")
-    v = e.date.max().to_pyarrow().as_py()
-    return v
+    return wh.table("encounter").date.max().to_pyarrow().as_py()
 
 
 def _positions(values: pa.ChunkedArray, order: list[str]) -> np.ndarray:
@@ -268,8 +266,6 @@ def build_cube(wh: Warehouse, start: dt.date | None = None, end: dt.date | None 
                syndromes: tuple[Syndrome, ...] | None = None,
                regions: tuple[str, ...] | None = None) -> Cube:
     """The weekly cube from `start` to `end` (default: the first and last encounter weeks)."""
-    import time
-
     syndromes = tuple(syndromes or SYNDROMES.values())
     timings = {}
     t0 = time.perf_counter()
