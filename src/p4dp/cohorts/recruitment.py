@@ -39,13 +39,10 @@ def recruitment_list(wh: Warehouse, cohort: Cohort, requester: Requester, practi
         f = compile_rule(ctx, rule, f"/rules/{i}")
         f = f.select("patient_id", **{f"r{i}_{c}": f[c] for c in f.columns if c != "patient_id"})
         t = t.left_join(f, "patient_id").drop("patient_id_right")
+    # every rule's table has one row per patient, so the joins keep one row per patient
     rows = wh.backend.to_pyarrow(t.order_by("patient_id")).to_pylist()
-    # a patient may match an `any` group twice: one row per patient
-    seen: dict[str, dict] = {}
-    for r in rows:
-        seen.setdefault(r["patient_id"], r)
     out = []
-    for r in seen.values():
+    for r in rows:
         facts = [fact_fr(rule, r[f"r{i}_n"], r[f"r{i}_last_date"], r[f"r{i}_value"],
                          r[f"r{i}_detail"]) for i, rule in enumerate(cohort.rules)]
         out.append([r["patient_id"], r["age"], r["sex"], *facts])
