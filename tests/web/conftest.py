@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -46,16 +47,30 @@ def add_accounts(store: Store) -> None:
 
 
 def make_app(store: Store, warehouse, home):
+    """The app; compiled SQL is cached in the warehouse's folder, shared by the session."""
     from p4dp.web.app import create_app
 
-    settings = Settings(home=home, secret_key="k" * 48, duckdb_threads=1)
+    settings = Settings(home=Path(warehouse).parent, secret_key="k" * 48, duckdb_threads=1)
     return create_app(settings, store, warehouse)
 
 
-@pytest.fixture
-def sqlite_store(tmp_path):
-    store = Store.open(f"sqlite:///{tmp_path / 'p4dp.sqlite'}")
+@pytest.fixture(scope="session")
+def store_template(tmp_path_factory):
+    """A migrated SQLite store with the accounts, built once (Argon2 hashing is slow on
+    purpose); each test gets a copy."""
+    path = tmp_path_factory.mktemp("store") / "p4dp.sqlite"
+    store = Store.open(f"sqlite:///{path}")
     add_accounts(store)
+    store.dispose()
+    return path
+
+
+@pytest.fixture
+def sqlite_store(store_template, tmp_path):
+    import shutil
+
+    shutil.copy(store_template, tmp_path / "p4dp.sqlite")
+    store = Store.open(f"sqlite:///{tmp_path / 'p4dp.sqlite'}")
     yield store
     store.dispose()
 

@@ -125,7 +125,7 @@ class DataService:
                 raise AccessDenied("le filtre « patient » est réservé au médecin du patient, sur "
                                    "le périmètre « personnel »")
             whole_base = may_see_whole_base(p)
-            payloads = [self._one(p, inds[n], scope, filters, whole_base) for n in names]
+            payloads = self._payloads(p, [inds[n] for n in names], scope, filters, whole_base)
         except (AccessDenied, LookupError, ValueError) as e:
             record(self.store, Event(
                 actor=p.username, role=p.role, action=action, target=route, params=params,
@@ -138,28 +138,38 @@ class DataService:
                                  rows=result.rows, cells=result.cells))
         return result
 
-    def _one(self, p: Principal, ind, scope: Scope, filters: Filters, whole_base: bool) -> dict:
-        if ind.scope_policy == "base" and not whole_base:
-            return {"indicator": ind.name, "theme": ind.theme, "title_fr": ind.title_fr,
-                    "kind": "aggregate", "scope": scope.as_dict(), "columns": [], "rows": [],
-                    "refused": "indicateur calculé sur l'ensemble de la base : hors de votre "
-                               "périmètre régional"}
+    def _payloads(self, p: Principal, inds: list, scope: Scope, filters: Filters,
+                  whole_base: bool) -> list[dict]:
+        """Protected payloads in the order of `inds`: cached ones, then the others in one
+        `run_protected` call (a dashboard computes its shared frames once)."""
         exact = sees_exact(p.requester, scope.as_dict())
-        key = (self._stamp(), ind.name, p.role, p.practitioner_id if exact else None,
-               scope.kind, scope.value, tuple(sorted(filters.as_dict().items())))
+        stamp = self._stamp()
+        request_key = (stamp, p.role, p.practitioner_id if exact else None, scope.kind,
+                       scope.value, tuple(sorted(filters.as_dict().items())))
+        out: dict[str, dict] = {}
         with self._cache_lock:
-            hit = self._cache.get(key)
-            if hit is not None:
-                self._cache.move_to_end(key)
-                return hit
-        with self.warehouse() as wh:
-            payload = next(run_protected(wh, [ind.name], p.requester, scope, filters,
-                                         self.policy))
-        with self._cache_lock:
-            self._cache[key] = payload
-            while len(self._cache) > RESULT_CACHE_SIZE:
-                self._cache.popitem(last=False)
-        return payload
+            for ind in inds:
+                if ind.scope_policy == "base" and not whole_base:
+                    out[ind.name] = {
+                        "indicator": ind.name, "theme": ind.theme, "title_fr": ind.title_fr,
+                        "kind": "aggregate", "scope": scope.as_dict(), "columns": [],
+                        "rows": [], "refused": "indicateur calculé sur l'ensemble de la base : "
+                                               "hors de votre périmètre régional"}
+                elif (hit := self._cache.get((ind.name, *request_key))) is not None:
+                    self._cache.move_to_end((ind.name, *request_key))
+                    out[ind.name] = hit
+        missing = [ind.name for ind in inds if ind.name not in out]
+        if missing:
+            with self.warehouse() as wh:
+                fresh = list(run_protected(wh, missing, p.requester, scope, filters,
+                                           self.policy))
+            with self._cache_lock:
+                for payload in fresh:
+                    out[payload["indicator"]] = payload
+                    self._cache[(payload["indicator"], *request_key)] = payload
+                while len(self._cache) > RESULT_CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        return [out[ind.name] for ind in inds]
 
     def quality_reports(self, p: Principal, *, route: str, source_id: str | None = None
                         ) -> list[dict]:

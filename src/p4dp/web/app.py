@@ -165,7 +165,8 @@ def create_app(settings: Settings, store: Store | None = None,
 
     app.state.data = DataService(store, warehouse_path or settings.warehouse,
                                  policy=Policy.from_settings(settings),
-                                 pool_size=settings.duckdb_threads)
+                                 pool_size=settings.duckdb_threads,
+                                 cache_dir=settings.home / "cache")
     app.state.themes = THEMES
     for router in discover_routers():
         app.include_router(router)

@@ -45,7 +45,7 @@ def theme_data(request: Request, theme: ThemeName,
                s: Annotated[Slicers, Depends(slicers)]) -> dict:
     names = [i.name for i in by_theme(theme)]
     result = run_data(request, names, s)
-    return {"theme": theme, "title_fr": THEMES[theme], "scope": result.scope_key,
+    return {"theme": theme, "title_fr": THEMES[theme], "scope_choice": result.scope_key,
             "scopes": scope_options(principal_of(request)),
             "panels": [displayed(x) for x in result.payloads]}
 
@@ -65,7 +65,7 @@ def indicators(request: Request) -> list[dict]:
 def indicator(request: Request, name: IndicatorName,
               s: Annotated[Slicers, Depends(slicers)]) -> dict:
     result = run_data(request, [name], s)
-    return {"scope": result.scope_key, **displayed(result.payloads[0])}
+    return {**displayed(result.payloads[0]), "scope_choice": result.scope_key}
 
 
 @router.get("/indicators/{name}/csv", summary="Un indicateur en CSV (même protection, audité)",

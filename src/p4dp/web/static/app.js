@@ -146,7 +146,7 @@
       const p = panel.data || panel;  // saved dashboards wrap each payload with its settings
       drawPanel(p, { chart: panel.chart, by: panel.by, q: q.toString() });
     }
-    const scope = (j.scopes || []).find(s => s.key === (j.scope || q.get("scope")));
+    const scope = (j.scopes || []).find(s => s.key === (j.scope_choice || q.get("scope")));
     statusEl.textContent = "Données à jour" + (scope ? " — périmètre : " + scope.label : "") + ".";
     document.body.dataset.loaded = String(mine);
   }
