@@ -12,6 +12,7 @@ is used here; the base profile, read from the warehouse, is an Ibis expression (
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
@@ -19,7 +20,10 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import select
 
+from p4dp.governance.models import User
 from p4dp.governance.store import Store
 from p4dp.logbook import reference as R
 from p4dp.logbook.frames import Frames, load_frames
@@ -137,13 +141,13 @@ def _aggregate(con: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:
                        WHEN 'intermediaire' THEN 2 ELSE 3 END), 2) AS mean_level
             FROM c JOIN e USING (entry_id) GROUP BY 1, 2 ORDER BY 1, 2""",
         "interns": """
-            SELECT e.intern_id, any_value(e.intern) AS intern, count(*) AS n_entries,
+            SELECT e.intern_id, count(*) AS n_entries,
                    coalesce(sum(np.n), 0)::BIGINT AS n_problems,
                    count(*) FILTER (e.status = 'validated') AS n_validated,
                    max(e.consultation_date) AS last_date
             FROM e LEFT JOIN (SELECT entry_id, count(*) AS n FROM p GROUP BY 1) np
                  USING (entry_id)
-            GROUP BY 1 ORDER BY intern, e.intern_id""",
+            GROUP BY 1 ORDER BY e.intern_id""",
     }
     out = {k: con.sql(v).to_arrow_table() for k, v in q.items()}
     for f in R.FIELDS:
@@ -163,8 +167,10 @@ def _order(t: pa.Table, key: str, order: tuple[str, ...]) -> pa.Table:
 
 
 def build_dashboard(frames: Frames, start: date, end: date, scope: str,
-                    base: BaseProfile | None = None) -> Dashboard:
-    """Aggregate loaded entries (pure: the figures depend on the frames only)."""
+                    base: BaseProfile | None = None,
+                    names: Mapping[int, str] | None = None) -> Dashboard:
+    """Aggregate loaded entries (pure: the figures depend on the frames only). Interns are named
+    from `names` (id → name), else from the frames' `intern` column."""
     con = duckdb.connect()
     try:
         con.register("e", frames.entries)
@@ -174,6 +180,10 @@ def build_dashboard(frames: Frames, start: date, end: date, scope: str,
     finally:
         con.close()
     e = frames.entries
+    if names is None:
+        names = dict(zip(e["intern_id"].to_pylist(), e["intern"].to_pylist()))
+    interns = _with_labels(agg["interns"], "intern_id", "intern", lambda i: names.get(i, ""))
+    interns = interns.sort_by([("intern", "ascending"), ("intern_id", "ascending")])
     n_entries = e.num_rows
     n_validated = sum(1 for s in e["status"].to_pylist() if s == "validated")
     top = {f: _with_labels(agg[f"top_{f}"], "code", "title_fr", _title) for f in R.FIELDS}
@@ -191,7 +201,7 @@ def build_dashboard(frames: Frames, start: date, end: date, scope: str,
         n_interns=len(set(e["intern_id"].to_pylist())), n_validated=n_validated,
         share_validated=round(100 * n_validated / n_entries, 1) if n_entries else None,
         top=top, chapters=chapters, age_sex=age_sex, competences=comp,
-        progression=progression, interns=agg["interns"])
+        progression=progression, interns=interns)
     if base is not None:
         dash.casemix, dash.not_met = compare_with_base(chapters, age_sex, base)
     return dash
@@ -228,13 +238,20 @@ def compare_with_base(chapters: pa.Table, age_sex: pa.Table,
     return pa.Table.from_pylist(rows), not_met
 
 
-def scope_label(frames: Frames, actor: Actor, intern_id: int | None) -> str:
+def scope_label(store: Store, actor: Actor, intern_id: int | None) -> str:
+    """"Interne A", "Internes de Dr Alpha", "DMG Nice"."""
     if intern_id is not None or actor.role == "intern":
-        names = set(frames.entries["intern"].to_pylist())
-        return names.pop() if len(names) == 1 else "Interne"
+        with store.sessions() as s:
+            return s.get(User, intern_id or actor.id).display_name
     if actor.role == "supervisor":
         return f"Internes de {getattr(actor, 'display_name', actor.username)}"
     return actor.department or "Département"
+
+
+def intern_names(store: Store, ids: Iterable[int]) -> dict[int, str]:
+    with store.sessions() as s:
+        return dict(s.execute(select(User.id, User.display_name)
+                              .where(User.id.in_(set(ids)))).all())
 
 
 def dashboard(store: Store, actor: Actor, *, start: date | None = None, end: date | None = None,
@@ -245,8 +262,10 @@ def dashboard(store: Store, actor: Actor, *, start: date | None = None, end: dat
     default). `base` adds the comparison with the whole GP base."""
     end = end or today or date.today()
     start = start or end - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
-    frames = load_frames(store, actor, start=start, end=end, intern_id=intern_id)
-    return build_dashboard(frames, start, end, scope_label(frames, actor, intern_id), base)
+    frames = load_frames(store, actor, start=start, end=end, intern_id=intern_id,
+                         full=False)
+    names = intern_names(store, pc.unique(frames.entries["intern_id"]).to_pylist())
+    return build_dashboard(frames, start, end, scope_label(store, actor, intern_id), base, names)
 
 
 # ----------------------------------------------------------------------------- the GP base

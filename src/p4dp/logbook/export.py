@@ -54,7 +54,7 @@ def portfolio(store: Store, actor: Actor, *, intern_id: int | None = None,
     end = end or today or date.today()
     start = start or end - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
     frames = load_frames(store, actor, start=start, end=end, intern_id=intern_id)
-    label = scope_label(frames, actor, intern_id)
+    label = scope_label(store, actor, intern_id)
     return Portfolio(label, start, end, frames,
                      build_dashboard(frames, start, end, label, base))
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import pyarrow as pa
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, String, cast, select, true
 from sqlalchemy.orm import aliased
 
 from p4dp.governance.models import User
@@ -44,23 +44,52 @@ class Frames:
     competences: pa.Table
 
 
+#: The columns the dashboard reads (it counts codes and categories): loading only these halves
+#: the values to move from the store for a department's year (benchmarks/bench_logbook.py).
+DASHBOARD_COLUMNS = frozenset({"entry_id", "status", "intern_id", "consultation_date",
+                               "age_band", "patient_sex", "reason_code", "result_code",
+                               "procedure_code", "competence", "level"})
+
+
 def _table(rows, schema: pa.Schema) -> pa.Table:
+    """Rows → Arrow columns. Dates come as ISO text (SQLite stores them so; casting in Arrow
+    beats converting each row in Python)."""
     columns = list(zip(*rows)) if rows else [()] * len(schema)
-    return pa.table([pa.array(c, type=f.type) for c, f in zip(columns, schema)], schema=schema)
+    arrays = []
+    for values, f in zip(columns, schema):
+        if pa.types.is_date(f.type):
+            arrays.append(pa.array(values, pa.string()).cast(f.type))
+        else:
+            arrays.append(pa.array(values, type=f.type))
+    return pa.table(arrays, schema=schema)
+
+
+def _rows(conn, stmt) -> list[tuple]:
+    """The driver's plain tuples: SQLAlchemy binds the parameters, but building a `Row` per
+    record costs more than the query itself on 100k rows (measured: benchmarks/bench_logbook.py);
+    every column here is a driver-native int or text (dates are selected as text)."""
+    return conn.execute(stmt).cursor.fetchall()
+
+
+def _select(exprs: dict, schema: pa.Schema, full: bool) -> tuple[list, pa.Schema]:
+    names = [n for n in schema.names if full or n in DASHBOARD_COLUMNS]
+    return [exprs[n].label(n) for n in names], pa.schema([schema.field(n) for n in names])
 
 
 def load_frames(store: Store, actor: Actor, *, start: date | None = None,
-                end: date | None = None, intern_id: int | None = None) -> Frames:
+                end: date | None = None, intern_id: int | None = None,
+                full: bool = True) -> Frames:
     """The current version of every entry `actor` may see, of one intern or all, in the period.
 
     An `intern_id` outside the caller's scope raises `EntryNotFound` (as a foreign entry does).
+    `full=False` reads only the columns the dashboard needs (`DASHBOARD_COLUMNS`), unordered.
     """
     cond = visible_entries(actor)
     if intern_id is not None:
         with store.sessions() as s:
             if not _in_scope(s, actor, intern_id):
                 raise EntryNotFound(f"interne {intern_id}")
-    return _load(store, cond, start=start, end=end, intern_id=intern_id)
+    return _load(store, cond, start=start, end=end, intern_id=intern_id, full=full)
 
 
 def load_all_frames(store: Store) -> Frames:
@@ -69,47 +98,48 @@ def load_all_frames(store: Store) -> Frames:
 
 
 def _load(store: Store, cond: ColumnElement[bool], *, start: date | None = None,
-          end: date | None = None, intern_id: int | None = None) -> Frames:
+          end: date | None = None, intern_id: int | None = None, full: bool = True) -> Frames:
     intern, supervisor = aliased(User), aliased(User)
-    current = (LogbookVersion.entry_id == LogbookEntry.id) & (
-        LogbookVersion.version == LogbookEntry.current_version)
+    V, P, C = LogbookVersion, LogbookProblem, LogbookCompetence
+    current = (V.entry_id == LogbookEntry.id) & (V.version == LogbookEntry.current_version)
     filters = [cond]
     if intern_id is not None:
         filters.append(LogbookEntry.intern_id == intern_id)
     if start is not None:
-        filters.append(LogbookVersion.consultation_date >= start)
+        filters.append(V.consultation_date >= start)
     if end is not None:
-        filters.append(LogbookVersion.consultation_date <= end)
-    versions = (select(LogbookVersion.id).join(LogbookEntry, current).where(*filters)
-                .scalar_subquery())
-    with store.sessions() as s:
-        entries = s.execute(
-            select(LogbookEntry.id, LogbookVersion.version, LogbookVersion.status,
-                   LogbookEntry.intern_id, intern.display_name, intern.practitioner_id,
-                   intern.department, LogbookEntry.supervisor_id, supervisor.display_name,
-                   LogbookVersion.consultation_date, LogbookVersion.practice,
-                   LogbookVersion.age_band, LogbookVersion.patient_sex, LogbookVersion.analysis,
-                   LogbookVersion.supervisor_comment)
-            .join(LogbookVersion, current)
+        filters.append(V.consultation_date <= end)
+    versions = select(V.id).join(LogbookEntry, current).where(*filters).scalar_subquery()
+    entry_cols, entry_schema = _select({
+        "entry_id": LogbookEntry.id, "version": V.version, "status": V.status,
+        "intern_id": LogbookEntry.intern_id, "intern": intern.display_name,
+        "intern_practitioner_id": intern.practitioner_id, "department": intern.department,
+        "supervisor_id": LogbookEntry.supervisor_id, "supervisor": supervisor.display_name,
+        "consultation_date": cast(V.consultation_date, String), "practice": V.practice,
+        "age_band": V.age_band, "patient_sex": V.patient_sex, "analysis": V.analysis,
+        "supervisor_comment": V.supervisor_comment}, ENTRY_SCHEMA, full)
+    problem_cols, problem_schema = _select(
+        {"entry_id": V.entry_id, **{n: getattr(P, n) for n in PROBLEM_SCHEMA.names[1:]}},
+        PROBLEM_SCHEMA, full)
+    competence_cols, competence_schema = _select(
+        {"entry_id": V.entry_id, **{n: getattr(C, n) for n in COMPETENCE_SCHEMA.names[1:]}},
+        COMPETENCE_SCHEMA, full)
+    with store.engine.connect() as c:
+        entries = _rows(c,
+            select(*entry_cols).join(V, current)
             .join(intern, intern.id == LogbookEntry.intern_id)
             .join(supervisor, supervisor.id == LogbookEntry.supervisor_id)
-            .where(*filters)
-            .order_by(LogbookVersion.consultation_date, LogbookEntry.id)).all()
-        problems = s.execute(
-            select(LogbookVersion.entry_id, LogbookProblem.position,
-                   *[getattr(LogbookProblem, name) for name in PROBLEM_SCHEMA.names[2:]])
-            .join(LogbookVersion, LogbookVersion.id == LogbookProblem.version_id)
-            .where(LogbookProblem.version_id.in_(versions))
-            .order_by(LogbookVersion.entry_id, LogbookProblem.position)).all()
-        competences = s.execute(
-            select(LogbookVersion.entry_id, LogbookCompetence.position,
-                   LogbookCompetence.competence, LogbookCompetence.level,
-                   LogbookCompetence.justification)
-            .join(LogbookVersion, LogbookVersion.id == LogbookCompetence.version_id)
-            .where(LogbookCompetence.version_id.in_(versions))
-            .order_by(LogbookVersion.entry_id, LogbookCompetence.position)).all()
-    return Frames(_table(entries, ENTRY_SCHEMA), _table(problems, PROBLEM_SCHEMA),
-                  _table(competences, COMPETENCE_SCHEMA))
+            .where(*filters).order_by(*([V.consultation_date, LogbookEntry.id] if full else [])))
+        problems = _rows(c,
+            select(*problem_cols).join(V, V.id == P.version_id)
+            .where(P.version_id.in_(versions))
+            .order_by(*([V.entry_id, P.position] if full else [])))
+        competences = _rows(c,
+            select(*competence_cols).join(V, V.id == C.version_id)
+            .where(C.version_id.in_(versions))
+            .order_by(*([V.entry_id, C.position] if full else [])))
+    return Frames(_table(entries, entry_schema), _table(problems, problem_schema),
+                  _table(competences, competence_schema))
 
 
 def _in_scope(s, actor: Actor, intern_id: int) -> bool:
