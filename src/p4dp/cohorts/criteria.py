@@ -18,6 +18,7 @@ absolute (`{"from": "2025-09-01", "to": "2026-02-28"}`), or the current influenz
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import hashlib
 import json
@@ -36,7 +37,7 @@ from pydantic import (
     model_validator,
 )
 
-from p4dp.cdm.tables import BIOMETRIC_KINDS, HISTORY_KINDS, HISTORY_STATUSES, SEX
+from p4dp.cdm.tables import BIOMETRIC_KINDS, HISTORY_KINDS, HISTORY_STATUSES
 
 #: Name and version of the JSON format (stored with every definition).
 SCHEMA_ID = "p4dp.cohort/1"
@@ -48,14 +49,9 @@ MAX_AGE = 130
 #: mid-October to the end of January or February (Assurance Maladie, campagne de vaccination
 #: antigrippale; calendrier des vaccinations). A dose from 1 September on counts for the season.
 FLU_SEASON_START_MONTH = 9
-SEASONS = ("grippe",)
-ORIGINS = ("reason", "result", "procedure", "antecedent")
 #: Where a diagnosis is usually looked for: a problem's result or an antecedent (as the Diabète
 #: indicators do); a reason for encounter is a symptom or a request, not a diagnosis.
 DEFAULT_ORIGINS = ("result", "antecedent")
-#: A recorded BMI is never trusted (DOMAIN.md §3): "bmi" is recomputed from same-day weight and
-#: height.
-BIOMETRIC_RULE_KINDS = tuple(k for k in BIOMETRIC_KINDS)
 _ATC_PREFIX = re.compile(r"^[A-Z](?:[0-9]{2}(?:[A-Z](?:[A-Z](?:[0-9]{2})?)?)?)?$")
 _ICPC = re.compile(r"^[A-Z][0-9]{2}$")
 
@@ -123,8 +119,6 @@ class Window(_Frozen):
 def add_months(d: dt.date, months: int) -> dt.date:
     """Calendar months, the day clipped to the month's end (31 March − 1 month = 28/29 Feb)."""
     y, m = divmod(d.year * 12 + d.month - 1 + months, 12)
-    import calendar
-
     return dt.date(y, m + 1, min(d.day, calendar.monthrange(y, m + 1)[1]))
 
 
@@ -392,7 +386,8 @@ class Biometric(_Rule):
     """Biometric readings of one kind; `bmi` is recomputed from same-day weight and height."""
 
     type: Literal["biometric"]
-    kind: Literal[BIOMETRIC_RULE_KINDS]  # type: ignore[valid-type]
+    #: "bmi" is recomputed from same-day weight and height, never the recorded BMI (DOMAIN.md §3)
+    kind: Literal[BIOMETRIC_KINDS]  # type: ignore[valid-type]
     compare: Comparison
     which: Literal["any", "latest"] = "latest"
     window: Window | None = None
@@ -458,10 +453,8 @@ class Not(_Rule):
     rule: Rule
 
 
-Leaf = Union[Demographics, Condition, Lab, Drug, Biometric, ChildWeight, Vaccination, History]
 Rule = Annotated[Union[Demographics, Condition, Lab, Drug, Biometric, ChildWeight, Vaccination,
                        History, AllOf, AnyOf, Not], Field(discriminator="type")]
-LEAF_TYPES = (Demographics, Condition, Lab, Drug, Biometric, ChildWeight, Vaccination, History)
 
 for _m in (AllOf, AnyOf, Not):
     _m.model_rebuild()
