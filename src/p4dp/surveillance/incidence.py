@@ -127,7 +127,9 @@ def active_events_query(wh: Warehouse, populations: dict[str, int | None], start
     """population, region_code, week (Monday), delta: the changes of the active lists.
 
     No DISTINCT on (patient, week): two encounters of the same week give an empty interval
-    (next week = this week), dropped like any other empty one."""
+    (next week = this week), dropped like any other empty one. The intervals are counted by
+    (region, start, stop, age-limited stops) before being turned into +1 / −1 events, so the
+    events are built on a few thousand groups, not on every encounter."""
     e = wh.table("encounter")
     lo = start - dt.timedelta(weeks=ACTIVE_WINDOW_WEEKS)
     e = e.filter((e.date >= lo) & (e.date <= end))
@@ -135,21 +137,30 @@ def active_events_query(wh: Warehouse, populations: dict[str, int | None], start
     nxt = e.week.lead().over(ibis.window(group_by=e.patient_id, order_by=e.week))
     stop = e.week + ibis.interval(days=7 * ACTIVE_WINDOW_WEEKS)
     iv = e.select("patient_id", "week", stop=ibis.least(stop, nxt.fill_null(stop)))
-    iv = iv.inner_join(_patients(wh), "patient_id")
+    iv = iv.filter(iv.week < iv.stop).inner_join(_patients(wh), "patient_id")
     death = P.week_start(iv.death_date) + ibis.interval(days=7)
     iv = iv.mutate(stop=ibis.ifelse(iv.death_date.isnull(), iv.stop, ibis.least(iv.stop, death)))
-    events = []
+    stops = {}
     for key, age_max in populations.items():
-        stop = iv.stop
-        if age_max is not None:
-            limit = P.week_start(_date_at_age(iv.birth_year, iv.birth_month, age_max))
-            stop = ibis.least(stop, limit)
-        valid = iv.week < stop
-        events += [ibis.struct({"population": key, "week": iv.week, "delta": 1,
+        if age_max is None:
+            stops[key] = iv.stop
+            continue
+        # only patients born late enough can be in the age group during the period: skip the
+        # date arithmetic for the others
+        young = iv.birth_year >= lo.year - age_max // 12 - 1
+        limit = P.week_start(_date_at_age(iv.birth_year, iv.birth_month, age_max))
+        stops[key] = ibis.ifelse(young, ibis.least(iv.stop, limit), ibis.null("date"))
+    cols = {f"stop_{i}": v for i, v in enumerate(stops.values())}
+    grouped = iv.group_by("region_code", "week", **cols).aggregate(n=iv.count())
+    events = []
+    for i, key in enumerate(stops):
+        stop_i = grouped[f"stop_{i}"]
+        valid = stop_i.notnull() & (grouped.week < stop_i)
+        events += [ibis.struct({"population": key, "week": grouped.week, "delta": grouped.n,
                                 "valid": valid}),
-                   ibis.struct({"population": key, "week": stop, "delta": -1,
+                   ibis.struct({"population": key, "week": stop_i, "delta": -grouped.n,
                                 "valid": valid})]
-    ev = iv.select("region_code", ev=ibis.array(events).unnest())
+    ev = grouped.select("region_code", ev=ibis.array(events).unnest())
     ev = ev.select("region_code", population=ev.ev["population"], week=ev.ev["week"],
                    delta=ev.ev["delta"].cast("int64"), valid=ev.ev["valid"])
     ev = ev.filter(ev.valid & (ev.week <= end))
