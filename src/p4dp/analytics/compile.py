@@ -30,6 +30,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from p4dp.analytics import portable as P
+from p4dp.analytics.marts import CONTEXT_COLUMNS, patient_context
 from p4dp.analytics.model import (
     DIM_LABELS_FR,
     Dim,
@@ -40,8 +41,6 @@ from p4dp.analytics.model import (
     Scope,
 )
 
-#: Columns of the patient context joined to every patient frame.
-CONTEXT_COLUMNS = ("sex", "birth_year", "birth_month", "practice_id", "region_code", "gp_id")
 
 
 class IndicatorError(ValueError):
@@ -98,10 +97,7 @@ class Warehouse:
     @cached_property
     def patients(self) -> ir.Table:
         """Patient context: one row per patient who did not object, with practice and region."""
-        p = self.table("patient")
-        pr = self.table("practice").select("practice_id", "region_code")
-        p = p.filter(p.opposition.fill_null(False) == False)  # noqa: E712 - Ibis expression
-        return p.left_join(pr, "practice_id").select("patient_id", *CONTEXT_COLUMNS)
+        return patient_context(self.table)
 
     @cached_property
     def practitioners(self) -> ir.Table:
@@ -202,7 +198,10 @@ def ignored_filters(ind: Indicator, filters: Filters) -> list[str]:
 def prepare(wh: Warehouse, ind: Indicator, scope: Scope, filters: Filters) -> ir.Table:
     """The filtered frame with the patient context and the age (`_age`) added."""
     frame = ind.frame
-    t = frame.build(wh, filters.period)
+    if frame.mart:  # the frame with its patient context, stored or evaluated on the fly
+        t = wh.mart(frame.mart).drop("source_id")
+    else:
+        t = frame.build(wh, filters.period)
     if frame.dated:
         t = within_period(t, filters.period)
     if frame.subject == "practitioner":
@@ -216,10 +215,12 @@ def prepare(wh: Warehouse, ind: Indicator, scope: Scope, filters: Filters) -> ir
         elif scope.kind == "practitioner":
             t = t.filter(t.practitioner_id == scope.value)
         return t
-    clash = [c for c in CONTEXT_COLUMNS if c in t.columns]
-    if clash:
-        raise IndicatorError(f"frame {frame.name} must not output patient context columns {clash}")
-    t = t.inner_join(wh.patients, "patient_id")
+    if not frame.mart:
+        clash = [c for c in CONTEXT_COLUMNS if c in t.columns]
+        if clash:
+            raise IndicatorError(f"frame {frame.name} must not output patient context columns "
+                                 f"{clash}")
+        t = t.inner_join(wh.patients, "patient_id")
     t = _apply_patient_scope(wh, t, scope)
     if filters.sex:
         t = t.filter(_optional(filters.sex, lambda v: t.sex == v))

@@ -26,12 +26,54 @@ from p4dp.analytics import portable as P
 
 TableGetter = Callable[[str], ir.Table]
 
+#: Columns of the patient context joined to every patient frame.
+CONTEXT_COLUMNS = ("sex", "birth_year", "birth_month", "practice_id", "region_code", "gp_id")
+
 
 @dataclass(frozen=True)
 class AnalyticsMart:
     name: str
     description: str
     build: Callable[[TableGetter], ir.Table]
+    #: Stored in this order: DuckDB skips the row groups a date range excludes.
+    order_by: tuple[str, ...] = ()
+
+
+def patient_context(table: TableGetter) -> ir.Table:
+    """One row per patient who did not object, with practice and region (the columns every
+    patient frame is filtered and stratified by)."""
+    p = table("patient")
+    pr = table("practice").select("practice_id", "region_code")
+    p = p.filter(p.opposition.fill_null(False) == False)  # noqa: E712 - Ibis expression
+    return p.left_join(pr, "practice_id").select("patient_id", *CONTEXT_COLUMNS)
+
+
+class _Tables:
+    """What a frame's `build` reads from a warehouse, over a table getter."""
+
+    def __init__(self, table: TableGetter):
+        self.table = table
+
+
+def frame_with_context(frame_name: str) -> Callable[[TableGetter], ir.Table]:
+    """The mart of a request-independent event frame: its rows joined with the patient context
+    (and the patient's source_id, the mart's partition), exactly what `prepare` joins at query
+    time — stored, the per-request join over millions of rows disappears."""
+
+    def build(table: TableGetter) -> ir.Table:
+        from p4dp.analytics.library import frames as F
+        from p4dp.analytics.library.activite import PRESCRIPTIONS
+        from p4dp.analytics.model import Period
+
+        frame = {f.name: f for f in (F.ENCOUNTERS, F.PROBLEMS, F.BIOMETRICS, F.LABS,
+                                     F.VACCINATIONS, PRESCRIPTIONS)}[frame_name]
+        t = frame.build(_Tables(table), Period())
+        ctx = patient_context(table)
+        src = table("patient").select("patient_id", "source_id")
+        t = t.inner_join(ctx, "patient_id").inner_join(src, "patient_id")
+        return t.select("source_id", *[c for c in t.columns if c != "source_id"])
+
+    return build
 
 
 def _one_per_day(b: ir.Table, kind: str) -> ir.Table:
@@ -143,4 +185,8 @@ MARTS: dict[str, AnalyticsMart] = {m.name: m for m in (
     AnalyticsMart("mart_patient_code", "First date of each diabetes / dependence code per patient "
                   "and origin (Diabète, Dépendance).", patient_codes),
     AnalyticsMart("mart_dtp_dose", "dTP doses (Vaccination).", dtp_doses),
+    *(AnalyticsMart(f"mart_frame_{name}", f"The `{name}` frame with the patient context "
+                    "(every dashboard reading it).", frame_with_context(name), ("date",))
+      for name in ("encounters", "problems", "biometrics", "lab_results", "vaccinations",
+                   "prescriptions")),
 )}

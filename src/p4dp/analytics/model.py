@@ -80,6 +80,9 @@ class Frame:
     #: Computing the frame costs more than reading it back (a per-patient status over several
     #: tables): indicators of one request that share it get it computed once (`run_indicators`).
     materialize: bool = False
+    #: The analytics mart holding this frame joined with the patient context
+    #: (`p4dp.analytics.marts.frame_with_context`): for frames that do not depend on the period.
+    mart: str | None = None
 
     def __post_init__(self) -> None:
         if self.subject not in ("patient", "practitioner"):

@@ -84,7 +84,9 @@ def analytics_mart_sql() -> list[tuple[str, str, dict]]:
         memtables = {node.name: node.data.to_pyarrow(node.schema)
                      for node in expr.op().find(ops.InMemoryTable)}
         sql = str(ibis.to_sql(expr, dialect="duckdb"))
-        out.append((name, f"SELECT * FROM ({sql}) AS m WHERE m.source_id {{where}}", memtables))
+        order = f" ORDER BY {', '.join(mart.order_by)}" if mart.order_by else ""
+        out.append((name, f"SELECT * FROM ({sql}) AS m WHERE m.source_id {{where}}{order}",
+                    memtables))
     return out
 
 

@@ -35,7 +35,7 @@ def _prescriptions(wh: Warehouse, period: Period) -> ir.Table:
 
 
 PRESCRIPTIONS = Frame("prescriptions", "Prescription lines (table `prescription`).",
-                      _prescriptions)
+                      _prescriptions, mart="mart_frame_prescriptions")
 
 
 def _gp_rank(wh: Warehouse, period: Period) -> ir.Table:

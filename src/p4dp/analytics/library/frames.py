@@ -64,17 +64,20 @@ def _vaccinations(wh: Warehouse, period: Period) -> ir.Table:
                     product=t.product.nullif("").fill_null("non reconnu"))
 
 
-ENCOUNTERS = Frame("encounters", "Consultations (table `encounter`), one row each.", _encounters)
+ENCOUNTERS = Frame("encounters", "Consultations (table `encounter`), one row each.", _encounters,
+                   mart="mart_frame_encounters")
 PROBLEMS = Frame("problems", "Problems handled in consultations (table `problem`), one row each; "
-                 "missing codes shown as `_`.", _problems)
+                 "missing codes shown as `_`.", _problems, mart="mart_frame_problems")
 PATIENTS = Frame("patients", "Patient records (table `patient`), undated.", _patients,
                  dated=False)
 PRACTITIONERS = Frame("practitioners", "Practitioners (table `practitioner`), undated.",
                       _practitioners, subject="practitioner", dated=False)
 BIOMETRICS = Frame("biometrics", "Biometric readings (table `biometric`), one row each.",
-                   _biometrics)
-LABS = Frame("lab_results", "Laboratory results (table `lab_result`), one row each.", _labs)
+                   _biometrics, mart="mart_frame_biometrics")
+LABS = Frame("lab_results", "Laboratory results (table `lab_result`), one row each.", _labs,
+             mart="mart_frame_lab_results")
 ANTECEDENTS = Frame("antecedents", "Antecedents (table `antecedent`); undated items are counted "
                     "only when no date range is asked.", _antecedents)
 HISTORY = Frame("history", "History items (table `history`).", _history)
-VACCINATIONS = Frame("vaccinations", "Vaccine doses (table `vaccination`).", _vaccinations)
+VACCINATIONS = Frame("vaccinations", "Vaccine doses (table `vaccination`).", _vaccinations,
+                     mart="mart_frame_vaccinations")
