@@ -62,6 +62,21 @@ def _print(data: dict) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
+def _audit(settings, answer, criteria: Path) -> None:
+    """Every feasibility count and recruitment list is written to the audit chain (issue 8)."""
+    from p4dp.governance.audit import Event, record
+    from p4dp.governance.store import StoreError, open_store
+
+    facts = dict(answer.audit)
+    try:
+        record(open_store(settings), Event(
+            actor=f"cli:{facts.pop('user')}", role=facts.pop("role"),
+            action=facts.pop("action"), target=str(criteria), params=facts,
+            rows=facts.get("rows_returned"), cells=facts.get("cells_returned")))
+    except StoreError as e:
+        _fail(f"{e} — la requête n'est pas journalisée, son résultat n'est donc pas affiché.")
+
+
 @app.command("count")
 def count(
     criteria: Path = _CRITERIA,
@@ -89,6 +104,7 @@ def count(
                              Policy.from_settings(settings), _date(index_date))
     except CohortError as e:
         _fail(f"{criteria} : {e}")
+    _audit(settings, answer, criteria)
     _print(answer.payload)
 
 
@@ -106,12 +122,13 @@ def list_patients(
     from p4dp.privacy.disclosure import Requester
 
     cohort = _load(criteria)
-    _, wh = _warehouse()
+    settings, wh = _warehouse()
     try:
         answer = recruitment_list(wh, cohort, Requester("gp", practitioner), practitioner,
                                   _date(index_date))
     except CohortError as e:
         _fail(f"{criteria} : {e}")
+    _audit(settings, answer, criteria)
     _print(answer.payload)
 
 
