@@ -79,6 +79,16 @@ def seasonal_tables(years: int = 7, seed: int = 1) -> dict[str, list[dict]]:
                 pbs.append(problem(ids[rng.integers(size)], day, result="R80"))
             if rng.random() < 0.05:
                 pbs.append(problem(ids[rng.integers(size)], day, result="A72"))
+    # a few rows for the rules that the waves do not exercise: an infant (bronchiolitis), a
+    # death, an objection, a Lyme disease written in the text
+    pats += [patient("infant", by=2019, bm=11), patient("gone", death_date=D(2019, 3, 6)),
+             patient("objector", opposition=True)]
+    for pid in ("infant", "gone", "objector"):
+        enc += [encounter(pid, first + dt.timedelta(weeks=w)) for w in range(0, n_weeks, 9)]
+    pbs += [problem("infant", D(2020, 1, 6), result="R78"),
+            problem("infant", D(2021, 12, 6), result="R78"),  # 25 months: not a bronchiolitis
+            problem("objector", D(2020, 1, 6), result="R80"),
+            problem("gone", D(2018, 6, 4), result="A78", result_text="maladie de Lyme")]
     return {"practice": PRACTICES, "patient": pats, "encounter": enc, "problem": pbs,
             "load_batch": [{"batch_id": "b1", "source_id": "arm", "bundle_sha256": "x",
                             "status": "loaded",
