@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date
 
 from p4dp.governance import accounts
@@ -12,6 +13,14 @@ from p4dp.logbook.service import CompetenceInput, EntryInput, ProblemInput
 
 PASSWORD = "Interne-2026!ok"
 TODAY = date(2026, 11, 29)
+
+
+@lru_cache(maxsize=1)
+def one_hash() -> str:
+    """Argon2 costs ~0.1 s a password by design; the tests' accounts share one real hash."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher().hash(PASSWORD)
 
 
 @dataclass
