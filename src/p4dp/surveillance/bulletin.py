@@ -138,13 +138,12 @@ def _fr(value: object, digits: int | None = None) -> str:
     return display_fr(value)
 
 
-def _cell(table: dict, row: list, name: str, digits: int | None = None) -> str:
-    """A value of a protected table as shown: the suppressed label for a suppressed count."""
+def _cell(table: dict, i: int, name: str, digits: int | None = None) -> str:
+    """Row i's value of a protected table as shown: the suppressed label when suppressed."""
     names = [c["name"] for c in table["columns"]]
-    i = table["rows"].index(row)
     if [i, name] in table.get("suppressed_cells", []):
         return table["disclosure"]["suppressed_label"]
-    return _fr(row[names.index(name)], digits)
+    return _fr(table["rows"][i][names.index(name)], digits)
 
 
 def render_bulletin_html(data: dict) -> str:
@@ -209,9 +208,9 @@ def render_bulletin_pdf(data: dict) -> bytes:
             pdf.cell(width, 5, label, border=1)
         pdf.ln()
         pdf.set_font("DejaVu", "", 7)
-        for row in table["rows"]:
+        for i in range(len(table["rows"])):
             for (name, _, digits), width in zip(REGION_COLUMNS, widths):
-                pdf.cell(width, 5, _cell(table, row, name, digits)[:28], border=1)
+                pdf.cell(width, 5, _cell(table, i, name, digits)[:28], border=1)
             pdf.ln()
     pdf.add_page()
     pdf.set_font("DejaVu", "B", 12)
