@@ -117,24 +117,26 @@ _MODEL_COLUMNS = [
 ]
 
 
-def _rates(cases: int | None, pop: int | None, inhabitants: int | None, age_limited: bool
-           ) -> list[float | None]:
-    if cases is None or not pop:
-        return [None] * 4
-    lo, hi = poisson_rate_ci(np.array([cases]), np.array([pop]))
-    inc = cases / pop * PER
-    extra = None if age_limited or not inhabitants else round(inc * inhabitants / PER)
-    return [_num(inc), _num(lo[0]), _num(hi[0]), extra]
-
-
 def _finish(payload: dict, requester: Requester, policy: Policy, inhabitants: list[int | None],
             age_limited: bool) -> dict:
-    """Protect the counts, then recompute the rates of every row from what is published."""
+    """Protect the counts, then recompute the rates of every row from what is published
+    (vectorised: a whole history is 1,400 rows)."""
     out = protect(payload, requester, policy)
     names = [c["name"] for c in out["columns"]]
     ic, ip, ir = names.index("cases"), names.index("population"), names.index("incidence")
-    for row, inh in zip(out["rows"], inhabitants):
-        row[ir:ir + 4] = _rates(row[ic], row[ip], inh, age_limited)
+    rows = out["rows"]
+    cases = np.array([np.nan if r[ic] is None else r[ic] for r in rows], dtype=float)
+    pop = np.array([0 if r[ip] is None else r[ip] for r in rows], dtype=float)
+    shown = np.isfinite(cases) & (pop > 0)
+    k, n = np.where(shown, cases, 0), np.where(shown, pop, 1)
+    inc = k / n * PER
+    lo, hi = poisson_rate_ci(k, n)
+    inh = np.array([np.nan if age_limited or not x else x for x in inhabitants], dtype=float)
+    extra = inc * inh / PER
+    for j, row in enumerate(rows):
+        row[ir:ir + 4] = ([_num(inc[j]), _num(lo[j]), _num(hi[j]),
+                           None if not np.isfinite(extra[j]) else round(float(extra[j]))]
+                          if shown[j] else [None] * 4)
     return out
 
 
