@@ -29,6 +29,7 @@ def local_session(master: str = LOCAL_MASTER, shuffle_partitions: int = LOCAL_SH
 
     return (SparkSession.builder.master(master).appName(app_name)
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
             .config("spark.default.parallelism", str(shuffle_partitions))
             .config("spark.sql.session.timeZone", "UTC")
