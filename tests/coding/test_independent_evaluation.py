@@ -2,9 +2,11 @@
 never saw the lexicon or the generator's phrases).
 
 Issue 4's targets are coverage ≥ 97 %, accuracy ≥ 95 % and accuracy when coded ≥ 96 %; the coder
-does not reach them yet (docs/coding.md). These floors are the figures measured when the test was
-written, rounded down: a change that makes the coder worse on unseen text fails here. Raise them
-as the coder improves; never tune the coder on this set.
+does not reach the last two yet, and plain coverage cannot reach 97 % on this file: 56 of its
+1,827 rows have gold "_", so a perfect coder covers 96.9 % (docs/coding.md). These floors are the
+figures last measured (2026-11-29: coverage 0.963, accuracy 0.938, accuracy when coded 0.944,
+coverage of the codable rows 0.992), rounded down: a change that makes the coder worse on unseen
+text fails here. Raise them as the coder improves; never tune the coder on this set.
 """
 
 from pathlib import Path
@@ -12,7 +14,8 @@ from pathlib import Path
 from p4dp.coding import evaluate_csv
 
 EVAL_SET = Path(__file__).parent / "data" / "gp_texts_eval.csv"
-FLOOR = {"coverage": 0.955, "accuracy": 0.90, "accuracy_when_coded": 0.905}
+FLOOR = {"coverage": 0.96, "accuracy": 0.935, "accuracy_when_coded": 0.94,
+         "coverage_of_codable": 0.99}
 
 
 def test_coder_does_not_regress_on_the_independent_set():
