@@ -67,9 +67,11 @@ def _busiest_gp(wh: Warehouse) -> str:
         "ORDER BY count(*) DESC, 1 LIMIT 1").fetchone()[0]
 
 
-#: Request shapes (each runs the whole library on both engines): the whole base at a reference
-#: date with ages at today; a GP's patients with every patient filter, ages at the event and a
-#: closed date range. Indicators reserved to a GP run for the GP in both.
+#: Request shapes: the whole base at a reference date with ages at today (every indicator of the
+#: library); a GP's patients with every patient filter, ages at the event and a closed date range
+#: (one indicator per frame: the filters act on frames, and the first request already compared
+#: every aggregation; Spark costs about a second per query). Indicators reserved to a GP run for
+#: the GP in both.
 REQUESTS = {
     "base_ages_today": lambda gp: (
         Scope(), Filters(age_max=95, age_at="today", as_of=TODAY,
@@ -87,7 +89,10 @@ def test_every_indicator_gives_the_same_result_on_duckdb_and_spark(engines, requ
     gp = _busiest_gp(duck)
     scope, filters = REQUESTS[request_name](gp)
     differ, non_empty, timings = [], 0, {}
-    for name, ind in all_indicators().items():
+    inds = all_indicators()
+    if request_name != "base_ages_today":
+        inds = {i.name: i for i in {i.frame: i for i in reversed(inds.values())}.values()}
+    for name, ind in inds.items():
         s = Scope("practitioner", gp) if ind.scope_policy == "practitioner" else scope
         a = run_indicator(duck, ind, s, filters)
         t = time.perf_counter()
@@ -104,7 +109,9 @@ def test_every_indicator_gives_the_same_result_on_duckdb_and_spark(engines, requ
 
 
 def _sorted_arrow(t: pa.Table) -> pa.Table:
-    return t.sort_by([(c, "ascending") for c in t.column_names])
+    # every row carries its row id; list columns (vaccine valences) cannot be sort keys
+    return t.sort_by([(f.name, "ascending") for f in t.schema
+                      if not pa.types.is_nested(f.type)])
 
 
 @pytest.mark.parametrize("mart", list(MARTS))
