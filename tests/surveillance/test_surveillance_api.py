@@ -121,3 +121,21 @@ def test_policy_small_cell_max_is_honoured(seasonal_file):
     strict = api.weekly_series(wh, "grippe", "93", EPI, policy=Policy(small_cell_max=40))
     assert all(r["cases"] is None or r["cases"] == 0 or r["cases"] > 40
                for r in rows_as_dicts(strict))
+
+
+def test_a_failed_run_leaves_the_previous_run_stored(seasonal_copy):
+    import pyarrow as pa
+
+    from p4dp.surveillance.stored import STATE_TABLE, store_run
+
+    wh = Warehouse(ibis.duckdb.connect(str(seasonal_copy)))
+    run(wh)
+    con = wh.backend.con
+    before = con.execute(f"SELECT * FROM {STATE_TABLE}").fetchall()
+    n_alerts = con.execute(f"SELECT count(*) FROM {TABLE}").fetchone()
+    broken = pa.table({"syndrome": ["grippe"]})  # not an alert table: the insert fails
+    with pytest.raises(Exception):
+        store_run(con, analyse_warehouse(wh).cube, "another version", broken)
+    assert con.execute(f"SELECT * FROM {STATE_TABLE}").fetchall() == before
+    assert con.execute(f"SELECT count(*) FROM {TABLE}").fetchone() == n_alerts
+    assert stored_cube(wh) is not None

@@ -22,8 +22,7 @@ from p4dp.surveillance.serfling import (
 from p4dp.surveillance.stored import (
     StoreReport,
     data_version,
-    store_alerts,
-    store_weekly,
+    store_run,
     stored_cube,
 )
 
@@ -108,8 +107,7 @@ def run(wh: Warehouse) -> RunReport:
     version = data_version(wh)
     cube = build_cube(wh)
     a = analyse(cube)
-    n = store_weekly(con, cube, version)
-    report = store_alerts(con, alert_rows(a))
+    n, report = store_run(con, cube, version, alert_rows(a))
     return RunReport(len(cube.weeks), cube.cases.shape[0] * cube.cases.shape[1], n, report,
                      time.perf_counter() - t0)
 

@@ -15,6 +15,7 @@ They are derived from the CDM tables, like the marts, so they are created here a
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import duckdb
@@ -60,41 +61,74 @@ class StoreReport:
     unchanged: int
 
 
-def store_alerts(con: duckdb.DuckDBPyConnection, rows: pa.Table, now: dt.datetime | None = None
-          ) -> StoreReport:
-    """Make the table hold exactly `rows` (see the module doc), in one transaction."""
-    now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    con.execute(DDL)
-    con.register("_new_alerts", rows)
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection, **views: pa.Table):
+    """One transaction with Arrow tables registered as views; rolled back on any error."""
+    for name, data in views.items():
+        con.register(name, data)
     try:
         con.execute("BEGIN TRANSACTION")
-        counts = con.execute(f"""
-            SELECT
-              (SELECT count(*) FROM _new_alerts n ANTI JOIN {TABLE} a ON {_KEY}),
-              (SELECT count(*) FROM _new_alerts n JOIN {TABLE} a ON {_KEY}
-                WHERE {_changed('n', 'a')}),
-              (SELECT count(*) FROM {TABLE} a ANTI JOIN _new_alerts n ON {_KEY}),
-              (SELECT count(*) FROM _new_alerts n JOIN {TABLE} a ON {_KEY}
-                WHERE NOT ({_changed('n', 'a')}))""").fetchone()
-        con.execute(f"DELETE FROM {TABLE} a WHERE NOT EXISTS "
-                    f"(SELECT 1 FROM _new_alerts n WHERE {_KEY})")
-        con.execute(f"""
-            INSERT INTO {TABLE}
-            SELECT syndrome, region_code, week, iso_week, level, incidence, threshold,
-                   provisional, ?::TIMESTAMP, ?::TIMESTAMP FROM _new_alerts
-            ON CONFLICT (syndrome, region_code, week) DO UPDATE SET
-              iso_week = excluded.iso_week, level = excluded.level,
-              incidence = excluded.incidence, threshold = excluded.threshold,
-              provisional = excluded.provisional,
-              updated_at = CASE WHEN {_changed('excluded', TABLE)}
-                           THEN excluded.updated_at ELSE {TABLE}.updated_at END""", [now, now])
+        yield
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
     finally:
-        con.unregister("_new_alerts")
+        for name in views:
+            con.unregister(name)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _write_alerts(con: duckdb.DuckDBPyConnection, now: dt.datetime) -> StoreReport:
+    """Make the alert table hold exactly the view `_new_alerts` (inside a transaction)."""
+    counts = con.execute(f"""
+        SELECT
+          (SELECT count(*) FROM _new_alerts n ANTI JOIN {TABLE} a ON {_KEY}),
+          (SELECT count(*) FROM _new_alerts n JOIN {TABLE} a ON {_KEY}
+            WHERE {_changed('n', 'a')}),
+          (SELECT count(*) FROM {TABLE} a ANTI JOIN _new_alerts n ON {_KEY}),
+          (SELECT count(*) FROM _new_alerts n JOIN {TABLE} a ON {_KEY}
+            WHERE NOT ({_changed('n', 'a')}))""").fetchone()
+    con.execute(f"DELETE FROM {TABLE} a WHERE NOT EXISTS "
+                f"(SELECT 1 FROM _new_alerts n WHERE {_KEY})")
+    con.execute(f"""
+        INSERT INTO {TABLE}
+        SELECT syndrome, region_code, week, iso_week, level, incidence, threshold,
+               provisional, ?::TIMESTAMP, ?::TIMESTAMP FROM _new_alerts
+        ON CONFLICT (syndrome, region_code, week) DO UPDATE SET
+          iso_week = excluded.iso_week, level = excluded.level,
+          incidence = excluded.incidence, threshold = excluded.threshold,
+          provisional = excluded.provisional,
+          updated_at = CASE WHEN {_changed('excluded', TABLE)}
+                       THEN excluded.updated_at ELSE {TABLE}.updated_at END""", [now, now])
     return StoreReport(*counts)
+
+
+def store_alerts(con: duckdb.DuckDBPyConnection, rows: pa.Table, now: dt.datetime | None = None
+                 ) -> StoreReport:
+    """Make the alert table hold exactly `rows` (see the module doc), in one transaction."""
+    con.execute(DDL)
+    with _transaction(con, _new_alerts=rows):
+        return _write_alerts(con, now or _now())
+
+
+def store_run(con: duckdb.DuckDBPyConnection, cube: Cube, version: str, alerts: pa.Table,
+              now: dt.datetime | None = None) -> tuple[int, StoreReport]:
+    """Store a run — the weekly cube, its state and the alerts — in one transaction: a failure
+    leaves the previous run's tables as they were. Returns (weekly rows, alert report)."""
+    now = now or _now()
+    weekly = cube.to_arrow()
+    con.execute(DDL)
+    with _transaction(con, _weekly=weekly, _new_alerts=alerts):
+        con.execute(f"CREATE OR REPLACE TABLE {WEEKLY_TABLE} AS SELECT * FROM _weekly")
+        con.execute(f"CREATE OR REPLACE TABLE {STATE_TABLE} (data_version VARCHAR NOT NULL, "
+                    "as_of DATE NOT NULL, computed_at TIMESTAMP NOT NULL)")
+        con.execute(f"INSERT INTO {STATE_TABLE} VALUES (?, ?, ?)", [version, cube.as_of, now])
+        report = _write_alerts(con, now)
+    return weekly.num_rows, report
 
 
 def data_version(wh: Warehouse) -> str:
@@ -104,27 +138,6 @@ def data_version(wh: Warehouse) -> str:
     wd = wh.table("withdrawal")
     last_wd = wd.requested_at.max().to_pyarrow().as_py()
     return f"loads={loads['n']};last_load={loads['last']};last_withdrawal={last_wd}"
-
-
-def store_weekly(con: duckdb.DuckDBPyConnection, cube: Cube, version: str,
-                 now: dt.datetime | None = None) -> int:
-    """Replace the stored cube and its state in one transaction; returns the rows written."""
-    now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    rows = cube.to_arrow()
-    con.register("_weekly", rows)
-    try:
-        con.execute("BEGIN TRANSACTION")
-        con.execute(f"CREATE OR REPLACE TABLE {WEEKLY_TABLE} AS SELECT * FROM _weekly")
-        con.execute(f"CREATE OR REPLACE TABLE {STATE_TABLE} (data_version VARCHAR NOT NULL, "
-                    "as_of DATE NOT NULL, computed_at TIMESTAMP NOT NULL)")
-        con.execute(f"INSERT INTO {STATE_TABLE} VALUES (?, ?, ?)", [version, cube.as_of, now])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.unregister("_weekly")
-    return rows.num_rows
 
 
 def stored_cube(wh: Warehouse, start: dt.date | None = None, end: dt.date | None = None
