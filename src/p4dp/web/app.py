@@ -31,6 +31,7 @@ from p4dp.governance.store import Store, open_store
 from p4dp.settings import Settings
 from p4dp.web import routes
 from p4dp.web.security import audit_refusal, csrf_token, enforce, principal_of, wants_json
+from p4dp.web.vendor import inline_styles
 
 HERE = Path(__file__).parent
 #: Sessions end after this much inactivity (the signed cookie is re-issued on every response, so
@@ -53,7 +54,8 @@ SECURITY_HEADERS = [
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.filters["fr"] = display_fr
 templates.env.globals.update(ROLE_LABELS_FR=ROLE_LABELS_FR, CAPABILITIES=CAPABILITIES,
-                             SCOPE_LABELS_FR=SCOPE_LABELS_FR)
+                             SCOPE_LABELS_FR=SCOPE_LABELS_FR,
+                             plotly_inline_ids=list(inline_styles()))
 
 
 class BodyTooLarge(Exception):

@@ -74,10 +74,17 @@ def displayed(payload: dict) -> dict:
     """The payload plus `display_rows`: French strings, suppressed cells as "< 11"."""
     suppressed = {(r, c) for r, c in payload.get("suppressed_cells", [])}
     label = payload.get("disclosure", {}).get("suppressed_label", "< 11")
-    names = [c["name"] for c in payload.get("columns", [])]
-    rows = [[label if (i, n) in suppressed else display_fr(v) for n, v in zip(names, row)]
+    cols = payload.get("columns", [])
+    rows = [[label if (i, c["name"]) in suppressed else _shown(c, v) for c, v in zip(cols, row)]
             for i, row in enumerate(payload["rows"])]
     return {**payload, "display_rows": rows}
+
+
+def _shown(column: dict, value: object) -> str:
+    # a year or an age is a label, not a quantity: "2020", never "2 020"
+    if column.get("role") == "dimension" and isinstance(value, int):
+        return str(value)
+    return display_fr(value)
 
 
 def scope_options(p: Principal) -> list[dict]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from p4dp.governance import accounts
 from p4dp.governance.audit import Event, record
@@ -51,16 +51,3 @@ def logout(request: Request):
 @allow(public=True)
 def health(request: Request) -> dict:
     return {"status": "ok"}
-
-
-@router.get("/static/vendor/plotly.min.js", include_in_schema=False)
-@allow(public=True)
-def plotly_js(request: Request):
-    """plotly.js from the installed `plotly` wheel: no CDN."""
-    import plotly
-
-    from pathlib import Path
-
-    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    return FileResponse(path, media_type="text/javascript",
-                        headers={"Cache-Control": "public, max-age=86400"})

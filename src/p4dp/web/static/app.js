@@ -110,7 +110,7 @@
         separators: ", ", margin: { t: 10, r: 10, b: 60, l: shown[0].orientation === "h" ? 220 : 60 },
         height: 340, barmode: "group", legend: { orientation: "h" }, font: { family: "sans-serif" },
         yaxis: { automargin: true }, xaxis: { automargin: true },
-      }, { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["toImage"] });
+      }, { displayModeBar: false, responsive: true });
     }
     if (p.suppressed_cells && p.suppressed_cells.length) {
       box.appendChild(el("p", { class: "note" }, p.suppressed_cells.length +
@@ -118,6 +118,16 @@
         p.disclosure.rounding_base + "."));
     }
     const n = p.rows.length;
+    const dims = p.columns.filter(c => c.role === "dimension" || c.role === "line");
+    if (n === 1 && !dims.length) {  // headline figures, as the seed's tiles
+      const tiles = box.appendChild(el("ul", { class: "kpis" }));
+      p.columns.forEach((c, i) => {
+        const li = tiles.appendChild(el("li"));
+        li.appendChild(el("b", {}, p.display_rows[0][i]));
+        li.appendChild(document.createTextNode(c.label_fr || c.name));
+      });
+      return;
+    }
     box.appendChild(table(p, n > TABLE_MAX_ROWS ? p.title_fr + " (" + TABLE_MAX_ROWS + " premières lignes sur " +
       n.toLocaleString("fr-FR") + " : voir le CSV)" : p.title_fr));
   }

@@ -44,8 +44,8 @@
       title.textContent = "";
       if (!q) { close(); return; }
       const r = await fetch(PICKER_URL + "?q=" + encodeURIComponent(q), {credentials: "same-origin"});
-      if (mine !== seq || !r.ok) return;  // a later keystroke already answered
-      show(await r.json());
+      const hits = r.ok ? await r.json() : [];
+      if (mine === seq) show(hits);  // else a later keystroke's answer is the one to show
     });
     code.addEventListener("keydown", (ev) => {
       if (list.hidden) return;
