@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from importlib import resources
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from p4dp.coding import icpc
 from p4dp.coding.coder import NO_CODE, Coder
+from p4dp.coding.evaluate import evaluate_csv
 from p4dp.coding.lexicon import combinations, load, raw_terms, split_letter
 from p4dp.coding.normalise import normalise, term_keys
 
@@ -56,15 +58,27 @@ def test_no_term_is_only_negation_or_stop_words() -> None:
         assert e.keys - {"pa", "san", "absence", "aucun", "non", "ni"}, e
 
 
-def test_dev_set_has_enough_texts_that_are_not_lexicon_lines() -> None:
+@pytest.mark.parametrize("name", ["dev_set.csv", "dev_set_2.csv"])
+def test_dev_set_has_enough_texts_that_are_not_lexicon_lines(name: str) -> None:
     """Short texts ("HTA") are lexicon terms by nature; the dev set must also hold enough
     sentences the lexicon does not contain verbatim, on which figures are reported apart."""
     lexicon_keys = {frozenset(term_keys(t)) for _, t, _ in raw_terms()}  # noqa: C416
-    path = resources.files("p4dp.coding.data").joinpath("dev_set.csv")
+    path = resources.files("p4dp.coding.data").joinpath(name)
     rows = list(csv.DictReader(path.read_text(encoding="utf-8").splitlines()))
     assert len(rows) >= 500
     novel = sum(frozenset(normalise(r["text"]).key.split()) not in lexicon_keys for r in rows)
     assert novel >= 300
+
+
+#: The development sets after their fixes (docs/coding.md: 0.993 and 0.983): a training
+#: figure, so a regression guard for the rules and data files, not an estimate.
+DEV_SET_FLOOR = 0.98
+
+
+@pytest.mark.parametrize("name", ["dev_set.csv", "dev_set_2.csv"])
+def test_the_development_sets_stay_coded_as_fixed(name: str) -> None:
+    result = evaluate_csv(Path(str(resources.files("p4dp.coding.data").joinpath(name))))
+    assert result["accuracy"] >= DEV_SET_FLOOR, result["accuracy"]
 
 
 @settings(max_examples=300, deadline=None)
