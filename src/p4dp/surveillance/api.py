@@ -17,11 +17,10 @@ import math
 import numpy as np
 
 from p4dp.analytics.compile import Warehouse
+from p4dp.analytics.display import format_number_fr
 from p4dp.privacy.disclosure import Policy, Requester, protect
 from p4dp.surveillance import population as POP
 from p4dp.surveillance import serfling
-from p4dp.surveillance.stored import TABLE as ALERT_TABLE
-from p4dp.surveillance.stored import data_version
 from p4dp.surveillance.analysis import LEVELS, Analysis, alert_rows, analyse_warehouse
 from p4dp.surveillance.incidence import (
     ACTIVE_WINDOW_WEEKS,
@@ -32,14 +31,19 @@ from p4dp.surveillance.incidence import (
     poisson_rate_ci,
     week_label,
 )
+from p4dp.surveillance.stored import TABLE as ALERT_TABLE
+from p4dp.surveillance.stored import data_version
 from p4dp.surveillance.syndromes import SYNDROMES, get
 
+#: "100 000" as French typography writes it.
+POP_PER_LABEL = format_number_fr(PER)
 _CACHE: dict[tuple, Analysis] = {}
 _CACHE_MAX = 4
 
 
 def analysis(wh: Warehouse, end: dt.date | None = None, years: float | None = None) -> Analysis:
-    """The analysis of the warehouse, kept in memory until the next load (its last batch)."""
+    """The analysis of the warehouse, kept in memory while its data version (loads,
+    withdrawals) is unchanged."""
     key = (id(wh), data_version(wh), end, years)
     if key not in _CACHE:
         if len(_CACHE) >= _CACHE_MAX:
@@ -85,9 +89,6 @@ def method() -> dict:
             "provisional_weeks": serfling.PROVISIONAL_WEEKS,
         },
     }
-
-
-POP_PER_LABEL = "100 000"
 
 
 def syndromes() -> list[dict]:

@@ -96,7 +96,7 @@ def _figure(section: dict):
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%m/%Y"))
         ax.set_ylim(bottom=0)
     axes.flat[0].legend(fontsize=6, loc="upper left")
-    fig.supylabel("cas pour 100 000", fontsize=7)
+    fig.supylabel(f"cas pour {api.POP_PER_LABEL}", fontsize=7)
     return fig
 
 
@@ -157,7 +157,8 @@ def render_bulletin_html(data: dict) -> str:
     return env.get_template("bulletin.html.j2").render(
         b=data, charts=charts, alert_lines=_alert_lines(data),
         national={s["syndrome"]: national_sentence(s) for s in data["sections"]},
-        disclosure=disclosure_sentence(data), no_case=NO_CASE)
+        disclosure=disclosure_sentence(data), no_case=NO_CASE,
+        per=api.POP_PER_LABEL)
 
 
 REGION_COLUMNS = (("region_name", "Région", None), ("cases", "Cas", None),
@@ -227,7 +228,8 @@ def national_sentence(section: dict) -> str:
     n = section["national"]
     if n["incidence"] is None:
         return "Effectif national trop faible pour être publié cette semaine."
-    text = (f"France entière (réseau P4DP) : {_fr(n['incidence'], 1)} cas pour 100 000 patients "
+    text = (f"France entière (réseau P4DP) : {_fr(n['incidence'], 1)} cas pour "
+            f"{api.POP_PER_LABEL} patients "
             f"(IC 95 % [{_fr(n['ci_low'], 1)} ; {_fr(n['ci_up'], 1)}])")
     if n["extrapolated"] is not None:
         text += f", soit environ {_fr(n['extrapolated'])} cas en France"
@@ -239,8 +241,8 @@ def national_sentence(section: dict) -> str:
 
 def _alert_lines(data: dict) -> list[str]:
     return [f"{a['syndrome']} — {a['region']} : {a['level_label'].lower()} (seuil "
-            f"{_fr(a['threshold'], 1)} pour 100 000)" + (", provisoire" if a["provisional"]
-                                                           else "")
+            f"{_fr(a['threshold'], 1)} pour {api.POP_PER_LABEL})"
+            + (", provisoire" if a["provisional"] else "")
             for a in data["alerts"]]
 
 
