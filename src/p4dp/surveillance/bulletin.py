@@ -1,6 +1,6 @@
 """The weekly bulletin in French, like the Réseau Sentinelles bulletin: for each syndrome the
 national and regional curves against their epidemic thresholds, the table of regions, the week's
-alerts and the method — HTML (Jinja2 template `templates/bulletin.html.j2`, charts as inline SVG)
+alerts and the method — HTML (Jinja2 template `templates/bulletin.html`, charts as inline SVG)
 and PDF (fpdf2, the same charts as PNG).
 
 Every figure comes from the API payloads, so the bulletin shows exactly what the requester may
@@ -150,11 +150,11 @@ def render_bulletin_html(data: dict) -> str:
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     env = Environment(loader=PackageLoader("p4dp.surveillance", "templates"),
-                      autoescape=select_autoescape(["html", "j2"]))
+                      autoescape=select_autoescape(["html"]))
     env.filters["fr"] = _fr
     env.globals["cell"] = _cell
     charts = {s["syndrome"]: _svg(s) for s in data["sections"] if has_cases(s)}
-    return env.get_template("bulletin.html.j2").render(
+    return env.get_template("bulletin.html").render(
         b=data, charts=charts, alert_lines=_alert_lines(data),
         national={s["syndrome"]: national_sentence(s) for s in data["sections"]},
         disclosure=disclosure_sentence(data), no_case=NO_CASE,
