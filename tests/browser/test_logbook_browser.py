@@ -3,7 +3,6 @@ CISP-2 picker and the coder's suggestion, submits it, and their supervisor valid
 
 from __future__ import annotations
 
-import socket
 import statistics
 import sys
 import threading
@@ -11,16 +10,13 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import ARTIFACTS, free_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "logbook"))
 from logbook_helpers import PASSWORD, build_warehouse, make_network  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
-ARTIFACTS = Path(__file__).parent / "artifacts"
 #: The picker must answer a keystroke within this (issue 9), measured in the browser from the
 #: request's start to its last byte (Playwright's request timing).
 PICKER_BUDGET_MS = 50
@@ -39,9 +35,7 @@ def lb_server(tmp_path_factory):
     make_network(store)
     app = create_app(Settings(home=home, secret_key="l" * 48, duckdb_threads=1), store,
                      build_warehouse(home / "warehouse.duckdb"))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -56,20 +50,16 @@ def lb_server(tmp_path_factory):
     store.dispose()
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+def _wait_value(page, locator, timeout_s: float = 15) -> str:
+    """The field's value once a script filled it (polled: the CSP forbids wait_for_function)."""
+    deadline = time.monotonic() + timeout_s
+    while locator.input_value() == "" and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    return locator.input_value()
 
 
-def _page(chromium, server: str, username: str):
-    context = chromium.new_context(locale="fr-FR", viewport={"width": 1300, "height": 1000})
+def _page(browser, server: str, username: str):
+    context = browser.new_context(locale="fr-FR", viewport={"width": 1300, "height": 1000})
     page = context.new_page()
     page.errors = []
     page.on("console", lambda m: page.errors.append(f"{m.text} {m.location.get('url')}")
@@ -88,10 +78,10 @@ def _page(chromium, server: str, username: str):
     return page
 
 
-def test_intern_fills_an_entry_with_the_picker_and_the_supervisor_validates_it(chromium,
+def test_intern_fills_an_entry_with_the_picker_and_the_supervisor_validates_it(browser,
                                                                               lb_server):
     ARTIFACTS.mkdir(exist_ok=True)
-    page = _page(chromium, lb_server, "int.a")
+    page = _page(browser, lb_server, "int.a")
     page.goto(f"{lb_server}/logbook/new")
     page.get_by_label("Date").fill("2026-11-02")
     page.get_by_label("Âge du patient").select_option("2-15")
@@ -100,11 +90,7 @@ def test_intern_fills_an_entry_with_the_picker_and_the_supervisor_validates_it(c
     # Résultat: the text typed, the coder's suggestion pre-fills the empty code.
     page.locator("#p0-result-text").fill("otite moyenne aiguë")
     page.locator("#p0-result-text").blur()
-    code = page.locator("#p0-result-code")
-    deadline = time.monotonic() + 15
-    while code.input_value() == "" and time.monotonic() < deadline:
-        page.wait_for_timeout(100)
-    assert code.input_value() == "H71"
+    assert _wait_value(page, page.locator("#p0-result-code")) == "H71"
     title = page.locator(".coded[data-field=result] .coded-title").first
     assert "suggestion du codeur" in title.inner_text()
 
@@ -112,9 +98,7 @@ def test_intern_fills_an_entry_with_the_picker_and_the_supervisor_validates_it(c
     page.locator("#p0-reason-text").fill("fièvre depuis 2 jours")
     page.locator("#p0-reason-text").blur()
     reason = page.locator("#p0-reason-code")
-    deadline = time.monotonic() + 15
-    while reason.input_value() == "" and time.monotonic() < deadline:
-        page.wait_for_timeout(100)
+    assert _wait_value(page, reason) == "A03"
     reason.fill("")
     page.picker_ms.clear()
     reason.press_sequentially("fievr", delay=150)
@@ -143,7 +127,7 @@ def test_intern_fills_an_entry_with_the_picker_and_the_supervisor_validates_it(c
     assert page.errors == []
     page.context.close()
 
-    sup = _page(chromium, lb_server, "sup.a")
+    sup = _page(browser, lb_server, "sup.a")
     sup.goto(f"{lb_server}/logbook")
     sup.locator("#entries a").first.click()
     sup.wait_for_url(entry_url)

@@ -11,7 +11,8 @@ naming every wrong field (French, for the person who typed it) before anything i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
@@ -166,7 +167,8 @@ def _code(value: str | None, key: str, label: str, errors: list[FieldError]) -> 
 
 
 def _suggestion(text: str, field_name: str) -> str | None:
-    """The automatic coder's code for the text (None when it abstains): what the picker pre-fills."""
+    """The automatic coder's code for the text (None when it abstains): what the form
+    pre-fills."""
     from p4dp.coding import code_text
     from p4dp.terminology.icpc2 import NO_CODE
 
@@ -218,7 +220,8 @@ def check_input(data: EntryInput, *, today: date | None = None) -> _Clean:
                                      errors)
         if not any(row[f"{f}_text"] or row[f"{f}_code"] for f in R.FIELDS):
             errors.append(FieldError(f"problems.{i}", f"Problème n°{i + 1} : vide ; saisir au "
-                                     "moins un motif, un résultat ou une procédure, ou le retirer."))
+                                     "moins un motif, un résultat ou une procédure, ou le "
+                                     "retirer."))
         problems.append(row)
 
     competences = []
@@ -411,11 +414,31 @@ def _entry_for(s: Session, actor: Actor, entry_id: int, *, lock: bool = False) -
     return entry
 
 
+def _versions(s: Session, entry_id: int, version: int | None = None) -> list[LogbookVersion]:
+    """An entry's versions (or the one numbered `version`), with their problems and
+    competences, oldest first."""
+    q = (select(LogbookVersion).where(LogbookVersion.entry_id == entry_id)
+         .options(selectinload(LogbookVersion.problems),
+                  selectinload(LogbookVersion.competences))
+         .order_by(LogbookVersion.version))
+    if version is not None:
+        q = q.where(LogbookVersion.version == version)
+    return list(s.scalars(q))
+
+
 def _current(s: Session, entry: LogbookEntry) -> LogbookVersion:
-    return s.scalar(select(LogbookVersion).where(LogbookVersion.entry_id == entry.id,
-                                                 LogbookVersion.version == entry.current_version)
-                    .options(selectinload(LogbookVersion.problems),
-                             selectinload(LogbookVersion.competences)))
+    return _versions(s, entry.id, entry.current_version)[0]
+
+
+@contextmanager
+def _changing(store: Store, actor: Actor, entry_id: int, role: str,
+              refusal: str) -> Iterator[tuple[Session, LogbookEntry, LogbookVersion]]:
+    """One transaction on a visible entry (locked), for the one role that may make the change."""
+    with store.session() as s:
+        entry = _entry_for(s, actor, entry_id, lock=True)
+        if actor.role != role:
+            raise LogbookForbidden(refusal)
+        yield s, entry, _current(s, entry)
 
 
 # ----------------------------------------------------------------------------- changes
@@ -478,12 +501,8 @@ def update_entry(store: Store, actor: Actor, entry_id: int, data: EntryInput, *,
     _require_logbook_role(actor)
     clean = check_input(data, today=today)
     now = datetime.now(UTC)
-    with store.session() as s:
-        entry = _entry_for(s, actor, entry_id, lock=True)
-        if actor.role != "intern":
-            raise LogbookForbidden("Seul l'interne modifie ses entrées ; le maître de stage les "
-                                   "commente et les valide.")
-        current = _current(s, entry)
+    with _changing(store, actor, entry_id, "intern", "Seul l'interne modifie ses entrées ; le "
+                   "maître de stage les commente et les valide.") as (s, entry, current):
         if current.status == "validated":
             v = LogbookVersion(entry_id=entry.id, version=current.version + 1, author_id=actor.id,
                                created_at=now)
@@ -505,11 +524,8 @@ def update_entry(store: Store, actor: Actor, entry_id: int, data: EntryInput, *,
 def submit_entry(store: Store, actor: Actor, entry_id: int) -> EntryView:
     """The intern submits the current draft to the supervisor."""
     now = datetime.now(UTC)
-    with store.session() as s:
-        entry = _entry_for(s, actor, entry_id, lock=True)
-        if actor.role != "intern":
-            raise LogbookForbidden("Seul l'interne soumet ses entrées.")
-        v = _current(s, entry)
+    with _changing(store, actor, entry_id, "intern",
+                   "Seul l'interne soumet ses entrées.") as (s, entry, v):
         if v.status != "draft":
             raise LogbookError([FieldError("status", f"Entrée n° {entry.id} déjà "
                                            f"{R.STATUS_LABELS_FR[v.status].lower()}.")])
@@ -531,11 +547,8 @@ def review_entry(store: Store, actor: Actor, entry_id: int, comment: str = "", *
     if errors:
         raise LogbookError(errors)
     now = datetime.now(UTC)
-    with store.session() as s:
-        entry = _entry_for(s, actor, entry_id, lock=True)
-        if actor.role != "supervisor":
-            raise LogbookForbidden("Seul le maître de stage valide les entrées de ses internes.")
-        v = _current(s, entry)
+    with _changing(store, actor, entry_id, "supervisor", "Seul le maître de stage valide les "
+                   "entrées de ses internes.") as (s, entry, v):
         if v.status != "submitted":
             state = "validée" if v.status == "validated" else "pas encore soumise par l'interne"
             raise LogbookError([FieldError("status", f"Entrée n° {entry.id} (version "
@@ -556,26 +569,18 @@ def get_entry(store: Store, actor: Actor, entry_id: int, version: int | None = N
     """One entry as the caller may see it: its current version, or an earlier kept one."""
     with store.sessions() as s:
         entry = _entry_for(s, actor, entry_id)
-        n = entry.current_version if version is None else version
-        v = s.scalar(select(LogbookVersion).where(LogbookVersion.entry_id == entry.id,
-                                                  LogbookVersion.version == n)
-                     .options(selectinload(LogbookVersion.problems),
-                              selectinload(LogbookVersion.competences)))
-        if v is None:
+        found = _versions(s, entry.id, entry.current_version if version is None else version)
+        if not found:
             raise EntryNotFound(f"{entry_id} (version {version})")
-        return _view(entry, v, _names(s, (entry.intern_id, entry.supervisor_id)))
+        return _view(entry, found[0], _names(s, (entry.intern_id, entry.supervisor_id)))
 
 
 def entry_versions(store: Store, actor: Actor, entry_id: int) -> list[EntryView]:
     """Every kept version of an entry, oldest first."""
     with store.sessions() as s:
         entry = _entry_for(s, actor, entry_id)
-        versions = s.scalars(select(LogbookVersion).where(LogbookVersion.entry_id == entry.id)
-                             .order_by(LogbookVersion.version)
-                             .options(selectinload(LogbookVersion.problems),
-                                      selectinload(LogbookVersion.competences))).all()
         names = _names(s, (entry.intern_id, entry.supervisor_id))
-        return [_view(entry, v, names) for v in versions]
+        return [_view(entry, v, names) for v in _versions(s, entry.id)]
 
 
 @dataclass(frozen=True)

@@ -176,7 +176,8 @@ def _problem_rows(problems: pa.Table) -> dict[str, list[dict]]:
             code = r[f"{f}_code"]
             row[f"{f}_text"] = r[f"{f}_text"] or ""
             row[f"{f}_code"] = code
-            row[f"{f}_suggested"] = code if r[f"{f}_code_origin"] == "auto" and code != "_" else None
+            auto = r[f"{f}_code_origin"] == "auto" and code != "_"
+            row[f"{f}_suggested"] = code if auto else None
         out.setdefault(r["encounter_id"], []).append(row)
     return out
 
