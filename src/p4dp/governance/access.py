@@ -38,19 +38,31 @@ CAPABILITIES: dict[str, str] = {
     "audit": "Journal d'audit",
     "logbook:own": "Son carnet de consultation (interne)",
     "logbook:supervise": "Carnets de ses internes (maître de stage, département)",
+    "surveillance": "Surveillance épidémiologique (courbes, seuils, alertes, bulletin)",
+    "cohorts:definitions": "Définitions de cohortes enregistrées (les siennes, partagées)",
+    "cohorts:feasibility": "Constructeur de cohortes : effectifs de faisabilité protégés",
+    "cohorts:recruit": "Mes patients éligibles (ses propres patients d'une cohorte)",
 }
 
 _DATA = ("dashboards", "editor", *(f"theme:{t}" for t in DASHBOARD_THEMES))
+#: Surveillance outputs are protected regional aggregates (never one GP's patients): GPs see the
+#: page as participants of the network, as Sentinelles GPs read its bulletin.
+_SURVEILLANCE = ("surveillance",)
+#: Building cohorts (feasibility counts) is for researchers and public-health users; a GP reads
+#: the definitions shared with GPs and lists their own eligible patients (issue 8).
+_COHORTS = ("cohorts:definitions", "cohorts:feasibility")
 
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     "gp": frozenset({"home", *_DATA, "personal_scope", "line_lists", "theme:activite",
-                     "theme:sentinelle"}),
+                     "theme:sentinelle", *_SURVEILLANCE, "cohorts:definitions",
+                     "cohorts:recruit"}),
     "intern": frozenset({"home", *_DATA, "logbook:own"}),
     "supervisor": frozenset({"home", *_DATA, "logbook:supervise"}),
     "department": frozenset({"home", *_DATA, "logbook:supervise"}),
-    "researcher": frozenset({"home", *_DATA}),
-    "epidemiologist": frozenset({"home", *_DATA, "theme:sentinelle"}),
-    "data_steward": frozenset({"home", *_DATA, "quality", "audit"}),
+    "researcher": frozenset({"home", *_DATA, *_SURVEILLANCE, *_COHORTS}),
+    "epidemiologist": frozenset({"home", *_DATA, "theme:sentinelle", *_SURVEILLANCE,
+                                 *_COHORTS}),
+    "data_steward": frozenset({"home", *_DATA, "quality", "audit", *_SURVEILLANCE, *_COHORTS}),
     "ethics": frozenset({"home"}),
     "admin": frozenset({"home", "accounts", "audit"}),
 }

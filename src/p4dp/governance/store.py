@@ -31,7 +31,8 @@ NAMING = {
 }
 
 #: Modules declaring ORM classes on `Base` (imported before migrations and `create_all`).
-MODEL_MODULES: tuple[str, ...] = ("p4dp.governance.models", "p4dp.governance.dashboards")
+MODEL_MODULES: tuple[str, ...] = ("p4dp.governance.models", "p4dp.governance.dashboards",
+                                  "p4dp.logbook.models", "p4dp.governance.cohorts")
 
 #: SQLite waits this long for a concurrent writer before failing (web app + CLI at once).
 SQLITE_BUSY_TIMEOUT_MS = 10_000
