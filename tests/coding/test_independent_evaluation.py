@@ -4,7 +4,7 @@ never saw the lexicon or the generator's phrases).
 Issue 4's targets are coverage ≥ 97 %, accuracy ≥ 95 % and accuracy when coded ≥ 96 %; the coder
 does not reach the last two yet, and plain coverage cannot reach 97 % on this file: 56 of its
 1,827 rows have gold "_", so a perfect coder covers 96.9 % (docs/coding.md). These floors are the
-figures last measured (2026-11-29: coverage 0.963, accuracy 0.938, accuracy when coded 0.944,
+figures last measured (2026-11-29: coverage 0.964, accuracy 0.938, accuracy when coded 0.944,
 coverage of the codable rows 0.992), rounded down: a change that makes the coder worse on unseen
 text fails here. Raise them as the coder improves; never tune the coder on this set.
 """
