@@ -180,7 +180,8 @@ def abstain(reason: str) -> Coding:
 
 @lru_cache(maxsize=200_000)
 def _correct(token: str) -> str | None:
-    """Nearest lexicon word within the allowed edit distance, or None."""
+    """Nearest lexicon word within the allowed edit distance, else the only lexicon word that
+    sounds the same, or None."""
     from rapidfuzz import process
     from rapidfuzz.distance import OSA, Indel
 
@@ -214,7 +215,7 @@ _SOUND_RULES = (("ph", "f"), ("th", "t"), ("rh", "r"), ("ch", "$"), ("qu", "k"),
 @lru_cache(maxsize=200_000)
 def sound(word: str) -> str:
     """A rough French phonetic key: spellings of one sound made equal, doubled letters and a
-    silent final e/s/t/x/d dropped ("migrene" and "migraine" are both "migren")."""
+    silent final e/s/t/d dropped ("migrene" and "migraine" are both "migren")."""
     for a, b in _SOUND_RULES:
         word = word.replace(a, b)
     out = "".join(c for i, c in enumerate(word) if i == 0 or c != word[i - 1])
