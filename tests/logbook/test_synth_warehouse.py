@@ -32,7 +32,7 @@ def test_demo_logbook_gives_each_intern_a_supervised_logbook(store, warehouse):
     assert 30 <= result.entries <= 60  # about every other consultation of 3 × 30
     users = _users(store)
     i1 = users["interne.arm.i1"]
-    assert i1.practitioner_id == "arm_i1" and i1.department == "DMG Université Côte d'Azur"
+    assert i1.practitioner_id == "arm_i1" and i1.department == "DMG région 93"
     assert users["mds.arm.g1"].id == i1.supervisor_id
     entries = list_entries(store, i1)
     assert entries and all(e.intern_id == i1.id for e in entries)
@@ -49,6 +49,31 @@ def test_demo_logbook_gives_each_intern_a_supervised_logbook(store, warehouse):
     assert audit.verify(store).ok
     again = populate_demo_logbook(store, warehouse, password=PASSWORD, seed=3, today=TODAY)
     assert again.entries == 0
+
+
+def test_demo_accounts_of_governance_are_reused(store, warehouse, monkeypatch):
+    from logbook_helpers import one_hash
+
+    from p4dp.governance import accounts
+    from p4dp.governance.accounts import NewUser
+
+    monkeypatch.setattr(accounts, "hash_password", lambda _password: one_hash())
+    for new in (NewUser("maitre-stage", "supervisor", PASSWORD, practitioner_id="arm_g1",
+                        department="DMG région 93"),
+                NewUser("interne", "intern", PASSWORD, practitioner_id="arm_i2",
+                        department="DMG région 93", supervisor="maitre-stage"),
+                NewUser("dmg", "department", PASSWORD, department="DMG région 93")):
+        accounts.add_user(store, new)
+    result = populate_demo_logbook(store, warehouse, password=PASSWORD, max_interns=1, seed=3,
+                                   today=TODAY)
+    users = _users(store)
+    assert result.interns == 2  # the latest intern, and the demo's own even beyond the limit
+    assert "mds.arm.g1" not in users and "dmg.93" not in users
+    assert list_entries(store, users["interne"])
+    assert {e.intern_id for e in list_entries(store, users["dmg"])} == {
+        users["interne"].id, users["interne.arm.i1"].id}
+    assert {e.intern_id for e in list_entries(store, users["maitre-stage"])} == {
+        users["interne"].id, users["interne.arm.i1"].id}
 
 
 def test_suggestions_are_the_coders_codes_only(store, warehouse):

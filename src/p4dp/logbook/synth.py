@@ -48,13 +48,9 @@ RECENT_SUBMITTED_SHARE = 0.5
 LEVEL_NOISE_SD = 0.6
 SEMESTER_DAYS = 182
 
-#: One teaching department (DMG) per region of the synthetic network (INSEE region codes); the
-#: seed's proof of concept PRIMEGE joined Côte d'Azur (93) and Rouen-Normandie (28).
-REGION_DEPARTMENTS = {
-    "93": "DMG Université Côte d'Azur", "28": "DMG Université de Rouen Normandie",
-    "11": "DMG Université Paris Cité", "84": "DMG Université Claude Bernard Lyon 1",
-    "76": "DMG Université de Toulouse", "32": "DMG Université de Lille",
-}
+#: One teaching department (DMG) per region of the synthetic network, named as the demo accounts
+#: name it (`governance.demo`), so that the demo's department account sees these interns.
+DEPARTMENT_NAME = "DMG région {region}"
 
 #: What the intern writes to justify a competence; `{result}` is the result's CISP-2 title.
 JUSTIFICATIONS = {
@@ -128,8 +124,8 @@ def competences_for(problems: list[dict], age_band: str) -> list[str]:
 # ----------------------------------------------------------------------------- warehouse reads
 
 
-def _interns(backend, max_interns: int) -> pa.Table:
-    """The interns of the latest semesters with their supervisor, practice and region."""
+def _interns(backend) -> pa.Table:
+    """Every intern with their supervisor, practice and region, latest semesters first."""
     prac = backend.table("practitioner")
     enc = backend.table("encounter")
     practice = backend.table("practice")
@@ -138,7 +134,7 @@ def _interns(backend, max_interns: int) -> pa.Table:
     j = interns.join(stats, "practitioner_id").join(
         practice.select("practice_id", "region_code"), "practice_id")
     t = j.select("practitioner_id", "supervisor_id", "practice_id", "region_code", "last")
-    return t.order_by([t["last"].desc(), t.practitioner_id]).limit(max_interns).to_pyarrow()
+    return t.order_by([t["last"].desc(), t.practitioner_id]).to_pyarrow()
 
 
 def _consultations(backend, intern_ids: list[str], today: date) -> tuple[pa.Table, pa.Table]:
@@ -160,6 +156,15 @@ def _consultations(backend, intern_ids: list[str], today: date) -> tuple[pa.Tabl
     cols = ["encounter_id", "rank"] + [f"{f}_{k}" for f in R.FIELDS
                                        for k in ("text", "code", "code_origin")]
     return consult.to_pyarrow(), prob.select(*cols).order_by(["encounter_id", "rank"]).to_pyarrow()
+
+
+def _chosen(interns: pa.Table, store: Store, max_interns: int) -> pa.Table:
+    """The `max_interns` latest, plus any intern who already has an account (the demo's)."""
+    with store.sessions() as s:
+        known = set(s.scalars(select(User.practitioner_id).where(User.role == "intern")))
+    ids = interns["practitioner_id"].to_pylist()
+    keep = [i for i, p in enumerate(ids) if i < max_interns or p in known]
+    return interns.take(keep)
 
 
 # ----------------------------------------------------------------------------- entries
@@ -275,29 +280,39 @@ def _username(prefix: str, pseudonym: str) -> str:
 
 def _ensure_accounts(store: Store, interns: pa.Table, password: str,
                      actor: str) -> tuple[dict[str, User], int, int]:
-    """Accounts for the interns, their supervisors and departments (existing ones are kept).
-    Every demo account shares the demo password, so one Argon2 hash serves them all."""
+    """Accounts for the interns, their supervisors and departments. An existing account is kept:
+    same username, or same role and pseudonym (the demo's « interne » and « maitre-stage »), or a
+    department account of the same department (« dmg »). New accounts share the demo password,
+    so one Argon2 hash serves them all."""
     digest = hash_password(password)
     now = datetime.now(UTC)
     rows = interns.to_pylist()
     with store.session() as s:
-        existing = {u.username: u for u in s.scalars(select(User))}
+        existing: dict[object, User] = {}
+        for u in s.scalars(select(User).order_by(User.id)):
+            existing.setdefault(u.username, u)
+            if u.practitioner_id:
+                existing.setdefault((u.role, u.practitioner_id), u)
+            if u.role == "department" and u.department:
+                existing.setdefault((u.role, u.department), u)
 
         def account(username: str, role: str, display: str, **kw) -> User:
-            if username in existing:
-                return existing[username]
+            key = kw.get("practitioner_id") or kw.get("department")
+            for k in (username, (role, key)):
+                if k in existing:
+                    return existing[k]
             u = User(username=username, display_name=display, role=role, password_hash=digest,
                      is_active=True, failed_logins=0, created_at=now, **kw)
             s.add(u)
             s.flush()
             append(s, Event(actor=actor, action="user.add", target=f"user:{username}",
                             params={"role": role, "department": kw.get("department")}))
-            existing[username] = u
+            existing[username] = existing[(role, key)] = u
             return u
 
         departments = {}
         for r in rows:
-            name = REGION_DEPARTMENTS.get(r["region_code"], f"DMG région {r['region_code']}")
+            name = DEPARTMENT_NAME.format(region=r["region_code"])
             departments[r["region_code"]] = account(f"dmg.{r['region_code']}", "department",
                                                     name, department=name)
         supervisors = {}
@@ -340,7 +355,7 @@ def populate_demo_logbook(store: Store, warehouse: Path | str, *, password: str,
     backend = ibis.duckdb.connect(str(warehouse), read_only=True)
     try:
         say("Carnet de consultation : internes de l'entrepôt…")
-        interns = _interns(backend, max_interns)
+        interns = _chosen(_interns(backend), store, max_interns)
         users, n_sup, n_dept = _ensure_accounts(store, interns, password, "demo")
         with store.sessions() as s:
             done = set(s.scalars(select(LogbookEntry.intern_id).distinct()))
