@@ -66,6 +66,7 @@ class DataService:
         self._pool_lock = threading.Lock()
         self._cache: OrderedDict[tuple, dict] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._inflight: dict[tuple, threading.Lock] = {}
 
     # --- warehouse connections -------------------------------------------------------------
 
@@ -146,6 +147,30 @@ class DataService:
         stamp = self._stamp()
         request_key = (stamp, p.role, p.practitioner_id if exact else None, scope.kind,
                        scope.value, tuple(sorted(filters.as_dict().items())))
+        # one computation per (request, indicators) at a time: users opening the same tab
+        # together wait for the first one instead of computing it again each
+        flight_key = (request_key, tuple(i.name for i in inds))
+        with self._cache_lock:
+            flight = self._inflight.setdefault(flight_key, threading.Lock())
+        with flight:
+            out = self._cached(inds, request_key, scope, whole_base)
+            missing = [ind.name for ind in inds if ind.name not in out]
+            if missing:
+                with self.warehouse() as wh:
+                    fresh = list(run_protected(wh, missing, p.requester, scope, filters,
+                                               self.policy))
+                with self._cache_lock:
+                    for payload in fresh:
+                        out[payload["indicator"]] = payload
+                        self._cache[(payload["indicator"], *request_key)] = payload
+                    while len(self._cache) > RESULT_CACHE_SIZE:
+                        self._cache.popitem(last=False)
+        with self._cache_lock:
+            self._inflight.pop(flight_key, None)
+        return [out[ind.name] for ind in inds]
+
+    def _cached(self, inds: list, request_key: tuple, scope: Scope, whole_base: bool
+                ) -> dict[str, dict]:
         out: dict[str, dict] = {}
         with self._cache_lock:
             for ind in inds:
@@ -158,18 +183,7 @@ class DataService:
                 elif (hit := self._cache.get((ind.name, *request_key))) is not None:
                     self._cache.move_to_end((ind.name, *request_key))
                     out[ind.name] = hit
-        missing = [ind.name for ind in inds if ind.name not in out]
-        if missing:
-            with self.warehouse() as wh:
-                fresh = list(run_protected(wh, missing, p.requester, scope, filters,
-                                           self.policy))
-            with self._cache_lock:
-                for payload in fresh:
-                    out[payload["indicator"]] = payload
-                    self._cache[(payload["indicator"], *request_key)] = payload
-                while len(self._cache) > RESULT_CACHE_SIZE:
-                    self._cache.popitem(last=False)
-        return [out[ind.name] for ind in inds]
+        return out
 
     def quality_reports(self, p: Principal, *, route: str, source_id: str | None = None
                         ) -> list[dict]:

@@ -39,6 +39,9 @@ HERE = Path(__file__).parent
 SESSION_IDLE_MINUTES = 30
 #: Largest request body accepted (the biggest legitimate one, a saved dashboard, is ~2 KiB).
 MAX_BODY_BYTES = 64 * 1024
+#: Level 9 (Starlette's default) costs ~0.2 s on a 400 KB weekly series for a few % of size;
+#: level 5 is ~10× faster (measured in benchmarks/bench_web.py's README section).
+GZIP_LEVEL = 5
 #: No CDN, no external font, no inline script: everything comes from this server.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
        "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -174,7 +177,7 @@ def create_app(settings: Settings, store: Store | None = None,
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     _install_errors(app)
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=GZIP_LEVEL)
     app.add_middleware(SessionMiddleware, secret_key=settings.session_secret(),
                        session_cookie="p4dp_session", max_age=SESSION_IDLE_MINUTES * 60,
                        same_site="strict", https_only=settings.cookie_secure)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import HTTPException, Query, Request
+from fastapi.responses import JSONResponse
 
 from p4dp.analytics.display import display_fr
 from p4dp.analytics.model import Filters, Period
@@ -85,6 +86,12 @@ def _shown(column: dict, value: object) -> str:
     if column.get("role") == "dimension" and isinstance(value, int):
         return str(value)
     return display_fr(value)
+
+
+def fast_json(body: dict) -> JSONResponse:
+    """Payloads are plain JSON already (numbers, strings, ISO dates): skip FastAPI's generic
+    encoder, which costs ~10× json.dumps on a weekly series of a few thousand rows."""
+    return JSONResponse(body)
 
 
 def scope_options(p: Principal) -> list[dict]:

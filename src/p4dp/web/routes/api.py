@@ -12,7 +12,8 @@ from p4dp.governance import dashboards
 from p4dp.governance.access import ROLE_CAPABILITIES, themes_for
 from p4dp.governance.accounts import ROLE_LABELS_FR
 from p4dp.web.security import Refused, allow, principal_of, refuse
-from p4dp.web.views import Slicers, csv_text, displayed, run_data, scope_options, slicers
+from p4dp.web.views import (Slicers, csv_text, displayed, fast_json, run_data, scope_options,
+                            slicers)
 
 router = APIRouter(prefix="/api/v1", tags=["données"])
 
@@ -45,9 +46,10 @@ def theme_data(request: Request, theme: ThemeName,
                s: Annotated[Slicers, Depends(slicers)]) -> dict:
     names = [i.name for i in by_theme(theme)]
     result = run_data(request, names, s)
-    return {"theme": theme, "title_fr": THEMES[theme], "scope_choice": result.scope_key,
-            "scopes": scope_options(principal_of(request)),
-            "panels": [displayed(x) for x in result.payloads]}
+    return fast_json({"theme": theme, "title_fr": THEMES[theme],
+                      "scope_choice": result.scope_key,
+                      "scopes": scope_options(principal_of(request)),
+                      "panels": [displayed(x) for x in result.payloads]})
 
 
 @router.get("/indicators", summary="La bibliothèque d'indicateurs (pour l'éditeur)")
@@ -65,7 +67,7 @@ def indicators(request: Request) -> list[dict]:
 def indicator(request: Request, name: IndicatorName,
               s: Annotated[Slicers, Depends(slicers)]) -> dict:
     result = run_data(request, [name], s)
-    return {**displayed(result.payloads[0]), "scope_choice": result.scope_key}
+    return fast_json({**displayed(result.payloads[0]), "scope_choice": result.scope_key})
 
 
 @router.get("/indicators/{name}/csv", summary="Un indicateur en CSV (même protection, audité)",
@@ -137,7 +139,7 @@ def dashboard_data(request: Request, dashboard_id: DashboardId,
             payload = {"indicator": panel["indicator"], "columns": [], "rows": [],
                        "title_fr": panel["indicator"], "refused": e.detail}
         panels.append({**panel, "data": displayed(payload)})
-    return {**d, "panels": panels, "scopes": scope_options(principal_of(request))}
+    return fast_json({**d, "panels": panels, "scopes": scope_options(principal_of(request))})
 
 
 def _merge(s: Slicers, defaults: dict):
