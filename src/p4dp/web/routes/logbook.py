@@ -62,7 +62,7 @@ def _audit_read(request: Request, action: str, rows: int | None = None, **params
                                   target=request.url.path, params=params, rows=rows))
 
 
-def _not_found(request: Request, e: S.EntryNotFound) -> HTTPException:
+def _not_found(e: S.EntryNotFound) -> HTTPException:
     return HTTPException(404, str(e))
 
 
@@ -200,7 +200,7 @@ def _get(request: Request, entry_id: int, version: int | None = None) -> S.Entry
     try:
         view = S.get_entry(_store(request), actor_of(request), entry_id, version)
     except S.EntryNotFound as e:
-        raise _not_found(request, e) from None
+        raise _not_found(e) from None
     except S.LogbookForbidden as e:
         raise _forbidden(e) from None
     _audit_read(request, "logbook.read", rows=1, entry_id=entry_id, version=view.version)
@@ -222,7 +222,7 @@ def api_versions(request: Request, entry_id: EntryId) -> list[dict]:
     try:
         views = S.entry_versions(_store(request), actor_of(request), entry_id)
     except S.EntryNotFound as e:
-        raise _not_found(request, e) from None
+        raise _not_found(e) from None
     _audit_read(request, "logbook.read", rows=len(views), entry_id=entry_id)
     return [v.to_dict() for v in views]
 
@@ -238,7 +238,7 @@ def api_update(request: Request, entry_id: EntryId, body: Annotated[dict[str, An
     except S.LogbookError as e:
         return _invalid_json(request, e)
     except S.EntryNotFound as e:
-        raise _not_found(request, e) from None
+        raise _not_found(e) from None
     except (TypeError, AttributeError):
         raise HTTPException(422, "Corps de requête invalide.") from None
     return view.to_dict()
@@ -252,7 +252,7 @@ def api_submit(request: Request, entry_id: EntryId) -> Any:
     except S.LogbookError as e:
         return _invalid_json(request, e)
     except S.EntryNotFound as e:
-        raise _not_found(request, e) from None
+        raise _not_found(e) from None
 
 
 @router.post("/api/v1/logbook/entries/{entry_id}/review",
@@ -269,7 +269,7 @@ def api_review(request: Request, entry_id: EntryId,
     except S.LogbookError as e:
         return _invalid_json(request, e)
     except S.EntryNotFound as e:
-        raise _not_found(request, e) from None
+        raise _not_found(e) from None
 
 
 def _dashboard(request: Request, intern_id: int | None, start: date | None,
@@ -282,7 +282,7 @@ def _dashboard(request: Request, intern_id: int | None, start: date | None,
         d = dashboard(_store(request), actor_of(request), start=start, end=end,
                       intern_id=intern_id, base=base)
     except S.EntryNotFound as e:
-        raise _not_found(request, e) from None
+        raise _not_found(e) from None
     except S.LogbookForbidden as e:
         raise _forbidden(e) from None
     _audit_read(request, "logbook.dashboard", rows=d.n_entries, intern_id=intern_id,
@@ -309,7 +309,7 @@ def _portfolio(request: Request, fmt: str, intern_id: int | None, start: date | 
         data = make(_store(request), a, intern_id=intern_id, start=start, end=end,
                     base=warehouse_base_profile(request.app.state.data.warehouse_path))
     except S.EntryNotFound as e:
-        raise _not_found(request, e) from None
+        raise _not_found(e) from None
     media = "text/csv; charset=utf-8" if fmt == "csv" else "application/pdf"
     name = f"portfolio-{intern_id or a.id}.{fmt}"
     return Response(data, media_type=media,
@@ -456,7 +456,7 @@ async def update_page(request: Request, entry_id: EntryId):
     try:
         S.update_entry(_store(request), actor_of(request), entry_id, data, submit=submit)
     except S.EntryNotFound as e:
-        raise _not_found(request, e) from None
+        raise _not_found(e) from None
     except S.LogbookError as e:
         audit_refusal(request, 422, str(e))
         return _form_page(request, values, entry=_get(request, entry_id), error=e)
@@ -473,7 +473,7 @@ async def review_page(request: Request, entry_id: EntryId):
                        comment if isinstance(comment, str) else "",
                        validate=form.get("action") != "return")
     except S.EntryNotFound as e:
-        raise _not_found(request, e) from None
+        raise _not_found(e) from None
     except S.LogbookError as e:
         audit_refusal(request, 422, str(e))
         view = _get(request, entry_id)
