@@ -124,20 +124,20 @@ def _load(store: Store, cond: ColumnElement[bool], *, start: date | None = None,
     competence_cols, competence_schema = _select(
         {"entry_id": V.entry_id, **{n: getattr(C, n) for n in COMPETENCE_SCHEMA.names[1:]}},
         COMPETENCE_SCHEMA, full)
+    entry_q = select(*entry_cols).select_from(LogbookEntry).join(V, current).where(*filters)
+    problem_q = select(*problem_cols).join(V, V.id == P.version_id).where(
+        P.version_id.in_(versions))
+    competence_q = select(*competence_cols).join(V, V.id == C.version_id).where(
+        C.version_id.in_(versions))
+    if full:  # names, and the order of the exports
+        entry_q = (entry_q.join(intern, intern.id == LogbookEntry.intern_id)
+                   .join(supervisor, supervisor.id == LogbookEntry.supervisor_id)
+                   .order_by(V.consultation_date, LogbookEntry.id))
+        problem_q = problem_q.order_by(V.entry_id, P.position)
+        competence_q = competence_q.order_by(V.entry_id, C.position)
     with store.engine.connect() as c:
-        entries = _rows(c,
-            select(*entry_cols).join(V, current)
-            .join(intern, intern.id == LogbookEntry.intern_id)
-            .join(supervisor, supervisor.id == LogbookEntry.supervisor_id)
-            .where(*filters).order_by(*([V.consultation_date, LogbookEntry.id] if full else [])))
-        problems = _rows(c,
-            select(*problem_cols).join(V, V.id == P.version_id)
-            .where(P.version_id.in_(versions))
-            .order_by(*([V.entry_id, P.position] if full else [])))
-        competences = _rows(c,
-            select(*competence_cols).join(V, V.id == C.version_id)
-            .where(C.version_id.in_(versions))
-            .order_by(*([V.entry_id, C.position] if full else [])))
+        entries, problems, competences = [_rows(c, q) for q in (entry_q, problem_q,
+                                                                   competence_q)]
     return Frames(_table(entries, entry_schema), _table(problems, problem_schema),
                   _table(competences, competence_schema))
 
