@@ -546,12 +546,14 @@ def coding_text(
 
 from p4dp.cohorts.commands import app as cohort_app  # noqa: E402
 from p4dp.governance.commands import audit_app, users_app  # noqa: E402
+from p4dp.logbook.commands import app as logbook_app  # noqa: E402
 from p4dp.surveillance.commands import app as surveillance_app  # noqa: E402
 
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(cohort_app, name="cohort")
 app.add_typer(surveillance_app, name="surveillance")
+app.add_typer(logbook_app, name="logbook")
 
 
 if __name__ == "__main__":  # pragma: no cover
