@@ -38,9 +38,29 @@ the indicators when present (else the same definition runs on the CDM tables: sa
 slower): `mart_child_bmi` (same-day weight + height pairs of children 6–15, BMI, IOTF flags),
 `mart_inr` (INR results with band, out-of-range flag and the patient's previous INR),
 `mart_patient_code` (first date of each diabetes / dependence code per patient and origin),
-`mart_dtp_dose` (dTP doses). Only request-independent values are precomputed: date range,
-reference date, scope and filters still apply on top, and a spec test compares every reading
-indicator with and without the stored marts.
+`mart_dtp_dose` (dTP doses), and `mart_frame_<frame>` for the six request-independent event
+frames over the large tables (`encounters`, `problems`, `biometrics`, `lab_results`,
+`vaccinations`, `prescriptions`): each frame's rows joined with the patient context (sex, birth
+year and month, practice, region, treating GP; patients who objected left out), stored in date
+order so that a date range skips whole row groups. Only request-independent values are
+precomputed: date range, reference date, scope and filters still apply on top, and a spec test
+compares every reading indicator with and without the stored marts.
+
+Indicators of one request that read the same per-patient frame (`Frame.materialize`: the
+diabetes follow-up, the screening status, the dTP status, the INR patients, the polymedication
+and child BMI frames, the patients seen) get it computed once into a temporary table that each
+of them aggregates (`run_indicators`, used by `run_protected`): a dashboard no longer computes
+the three screening statuses three times.
+
+The same definitions run on Spark (`p4dp.warehouse.spark.connect_spark` over
+`p4dp.warehouse.parquet.export_parquet`): `tests/engines` runs every indicator on the `tiny`
+network through DuckDB and a local Spark session (`local[2]`, 4 shuffle partitions) and finds
+identical payloads, as well as identical marts and portable helpers. Spark costs about a second
+per indicator on that small warehouse (fixed planning and scheduling cost): 52 indicators in
+≈ 70 s on a quiet machine, 100–130 s at load average 11; starting the session takes ≈ 10 s and
+exporting the `tiny` warehouse 0.4 s. In-memory tables (Ibis `memtable`) lose nullable integer
+values on their way to Spark (through pandas): the library's only one, the IOTF cut-offs, has
+none.
 
 Measured on 2026-11-29 with `python benchmarks/bench_analytics.py WAREHOUSE --theme T --runs
 100`, on the integrator's `demo` warehouse (30,000 patients, 600k encounters, 12 sources; marts
@@ -68,6 +88,33 @@ cells' feasible range ≥ 1 without linear programming (the LP runs only for the
 34.5 s with 3,018 LP solves; it now takes 1.1–1.6 s with none, with identical output
 (same suppressed cells and published values on every payload, and on 400 random 2-D/3-D
 tables). On `demo` (practice scope) 1.12 s → 0.16 s; on `primege` (whole base) 0.17 s.
+
+### Shared frames and frame marts, on `primege` (second round)
+
+Measured on 2026-11-29 on the same `primege` copy with every mart refreshed (`bench_analytics.py
+WAREHOUSE --refresh-marts`: 260 s for a full rebuild at load average 11, the six frame marts
+sorting 22M rows; a per-source refresh, what each load does, 0.2–0.45 s per frame mart, ≈ 1.5 s
+more per batch; the file grows from 1.0 to 1.8 GB). The machine was shared with other
+engineers' test runs at **load average 6–12** all along, which makes every absolute figure 3–5 ×
+the quiet ones; the before/after comparison is therefore made in one process, the two versions
+alternating on each of 30 random filter sets (before: one query per indicator on the warehouse
+without frame marts; after: `run_indicators` on the warehouse with them; queries only):
+
+| dashboard | before p50 / p95 | after p50 / p95 | median ratio after / before |
+| --- | ---: | ---: | ---: |
+| `examen` | 753 / 1,807 ms | 112 / 416 ms | 0.15 |
+| `diabete` | 1,292 / 1,782 ms | 559 / 804 ms | 0.43 |
+| `vaccination` | 491 / 1,053 ms | 267 / 626 ms | 0.57 |
+| `general` | 2,098 / 7,454 ms | 861 / 5,075 ms | 0.60 |
+| `activite` | 1,163 / 4,298 ms | 925 / 3,916 ms | 0.81 |
+| full library, whole base (aggregates, 3 runs) | 27–33 s | 14–29 s | ≈ 0.5–0.85 |
+
+Applied to the quieter first-round figures below (an estimate, not a measurement), the ratios
+put `diabete` (361 ms) and `examen` under 300 ms p95 with margin, and leave `general` (≈ 0.9 s) and `activite` (≈ 0.65 s)
+above it: their time is distinct-patient counts per period and per kind over millions of
+events, which no request-independent mart can answer exactly (see the last paragraph). The
+cold full library was not re-measured on a quiet machine; at load 9 it took 29.0 s (empty SQL
+cache) and 23.3 s (warm), against 26.8 / 26.5 s at load 3–6 in the first round.
 
 ### On the `primege` preset
 
