@@ -42,7 +42,6 @@ from p4dp.analytics.model import (
 )
 
 
-
 class IndicatorError(ValueError):
     """A request that cannot be answered as asked (wrong scope, unknown column …)."""
 
