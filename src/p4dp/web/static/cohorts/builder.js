@@ -272,7 +272,7 @@
     body.replaceChildren();
     rows.forEach(cells => {
       const tr = body.appendChild(el("tr"));
-      cells.forEach((c, i) => tr.appendChild(el(i === cells.length - 1 ? "td" : "td", i === cells.length - 1 ? { class: "num" } : {}, c)));
+      cells.forEach((c, i) => tr.appendChild(el("td", i === cells.length - 1 ? { class: "num" } : {}, c)));
     });
     t.hidden = !rows.length;
   }
@@ -280,7 +280,7 @@
 
   async function count() {
     const def = definition();
-    if (!def.rules.length) {
+    if (!def.rules) {  // clean() dropped the empty list
       total.textContent = "—"; totalNote.textContent = "ajoutez une règle"; showErrors([]);
       fill("attrition", []); fill("regions", []); return;
     }
