@@ -184,3 +184,45 @@ def test_code_texts_accepts_python_lists_with_bytes() -> None:
     out = code_texts(["otite", b"\xff\xfe", "otite".encode()], "resultat")
     assert out.column("code").to_pylist() == ["H71", NO_CODE, "H71"]
     assert "octets" in out.column("explanation").to_pylist()[1]
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("courrier du cardiologue reçu", "K61"),   # a letter from someone: received
+    ("CR de l'ORL", "H61"),
+    ("retour du courrier du pneumologue", "R61"),
+    ("courrier au cardiologue", "K67"),        # a letter to someone: the referral
+    ("lettre de liaison pour le cardiologue", "K67"),
+    ("résultats ECBU commentés", "U60"),       # the result takes the test's letter
+])
+def test_a_letter_received_is_told_from_a_letter_sent_by_its_preposition(
+        coder: Coder, text: str, code: str) -> None:
+    assert coder.code(text, "procedure").code == code
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("Kardegic 75", "K50"), ("Ventoline si besoin", "R50"), ("renouvellement Lévothyrox", "T50"),
+    ("Doliprane 1g", "A50"),  # analgesics treat problems of every chapter
+    ("amoxicilline 1g x3", "A50"),
+])
+def test_a_drug_named_without_its_problem_gives_the_chapter_of_its_atc_class(
+        coder: Coder, text: str, code: str) -> None:
+    assert coder.code(text, "procedure").code == code
+
+
+def test_a_condition_to_rule_out_is_a_hypothesis_as_reason_but_not_as_result(coder: Coder) -> None:
+    as_reason = coder.code("éliminer une phlébite", "motif")
+    assert as_reason.code == "K94" and "hypothèse" in as_reason.explanation
+    assert coder.code("phlébite éliminée", "resultat").code == NO_CODE
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("soeur avec maladie coeliaque", "A23"),
+    ("inquiète car sa mère a eu un cancer du côlon", "A21"),
+    ("grand-père mort d'une crise cardiaque", "K22"),  # the specific risk, not the general one
+])
+def test_a_relative_who_has_the_disease_makes_it_a_family_risk(coder: Coder, text: str, code: str) -> None:
+    assert coder.code(text, "motif").code == code
+
+
+def test_a_relative_beside_the_patient_is_not_a_family_history(coder: Coder) -> None:
+    assert coder.code("vient avec sa mère pour une toux", "motif").code == "R05"

@@ -118,10 +118,15 @@ PRESCRIPTION = 50
 #: Process numbers of a visit with no stated purpose (-69 "consultation", "rendez-vous") and of
 #: a follow-up visit (-63): an appointment given with a delay is a follow-up.
 VISIT, FOLLOW_UP = 69, 63
+#: ICPC-2 -66 "Referral to other provider/nurse/therapist/social worker" (dietitian, speech
+#: therapist, physiotherapist, psychologist).
+OTHER_PROVIDER = 66
 #: ICPC-2 -67 "Referral to physician/specialist/clinic/hospital": in the procedure field an
 #: appointment with a specialist ("RDV pneumo"), or the specialist named alone ("cardio"), is
 #: the referral.
 REFERRAL = 67
+#: ICPC-2 -47 "Consultation with specialist" (an opinion asked: "avis cardiologue").
+SPECIALIST_OPINION = 47
 #: ICPC-2 -45 "Observation/health education/advice": the act when the GP writes that an act
 #: is not done ("pas d'ATB", "pas de bilan": watchful waiting).
 ABSTENTION = 45
@@ -130,6 +135,43 @@ DECLINE_WINDOW = 2
 #: ICPC-2 -68 "Other referrals NEC" (social services, associations): the act presumed for a
 #: social problem (chapter Z) named alone in the procedure field ("aide à domicile").
 SOCIAL_REFERRAL = 68
+#: ICPC-2 -61 "Result examination/test/record/letter from other provider": a letter or report
+#: received. In French only the preposition tells it from the referral letter sent (-67):
+#: "courrier du cardiologue" is received, "courrier au cardiologue" sent; normalisation drops
+#: prepositions, so the rule reads the tokens.
+LETTER_RECEIVED = 61
+#: ICPC-2 -60 "Results tests/procedures": results read or explained to the patient.
+RESULTS = 60
+#: Words naming a letter, a report or a specialist's answer.
+LETTER_WORDS = frozenset({"courrier", "courriers", "lettre", "cr", "compte", "rendu", "retour",
+                          "reponse"})
+#: A letter word followed by one of these is from someone ("courrier du cardiologue", "CR de
+#: l'ORL"): "de" and its forms.
+FROM_WORDS = frozenset({"du", "de", "des", "d"})
+#: Words that address a letter to someone ("lettre de liaison pour le cardiologue").
+TO_WORDS = frozenset({"pour", "au", "aux", "a", "vers"})
+#: Words that say the letter came in ("reçu", "lu", "réception", "lecture").
+RECEIVED_WORDS = frozenset({"recu", "recue", "recus", "lu", "lue", "reception", "lecture",
+                            "retour", "reponse"})
+#: Referral words with no addressee of their own ("orientation vers", "adressé à"): beside a
+#: provider of -66 (dietitian, speech therapist) the referral is to that provider.
+OPEN_REFERRAL_WORDS = frozenset({"orientation", "oriente", "orientee", "vers", "adresse",
+                                 "adressee", "adressage"})
+#: Words that put a condition to be ruled out ("éliminer une phlébite"): as a reason, the
+#: hypothesis that brings the patient, though edsnlp reads them as a negation. In a result they
+#: stay a negation (the conclusion is that it is not that), as do past participles ("éliminée").
+RULE_OUT_WORDS = frozenset({"eliminer", "exclure", "ecarter"})
+RULE_OUT_WINDOW = 3
+#: Past participles that say the condition was ruled out ("phlébite éliminée"): a negation
+#: edsnlp misses.
+RULED_OUT_WORDS = frozenset({"elimine", "eliminee", "exclu", "exclue", "ecarte", "ecartee"})
+#: Words before a relative that make the relative a companion ("vient avec sa mère pour une
+#: toux", "accompagné de son père"), not the one who has the disease.
+COMPANION_WORDS = frozenset({"avec", "accompagne", "accompagnee", "amene", "amenee", "par"})
+#: Words after a leading relative that say the relative has the disease ("sœur avec maladie
+#: cœliaque", "sa mère a eu un cancer"): a family context edsnlp's family pipe misses.
+RELATIVE_HAS = frozenset({"a", "avait", "avec", "eu", "decede", "decedee", "mort", "morte",
+                          "atteint", "atteinte"})
 #: Confidence multiplier of a procedure inferred from a problem named alone in the procedure
 #: field ("angine" typed as the act: its treatment, R50).
 PRESUMED_ACT_FACTOR = 0.85
@@ -336,7 +378,13 @@ def _family_near(norm: Normalised, m: _Match) -> bool:
         return True  # "mère décédée d'un cancer du côlon": the text is about the relative
     first, last = min(m.positions), max(m.positions)
     near = range(max(0, first - FAMILY_WINDOW), min(len(norm.tokens), last + FAMILY_WINDOW + 1))
-    return any(norm.tokens[i] in _RELATIVES for i in near)
+    return any(norm.tokens[i] in _RELATIVES and not _companion(norm, i) for i in near)
+
+
+def _companion(norm: Normalised, i: int) -> bool:
+    """The relative at token ``i`` came with the patient ("avec sa mère", "accompagné de
+    son père")."""
+    return any(t in COMPANION_WORDS for t in norm.tokens[max(0, i - 3):i])
 
 
 def _family_applies(m: _Match, code: str) -> bool:
@@ -398,6 +446,7 @@ def _stemmed(words: frozenset[str]) -> frozenset[str]:
 _GENERIC_KEYS = _stemmed(GENERIC_ACT_WORDS)
 _EMPTY_KEYS = _stemmed(EMPTY_WORDS)
 _POINTED_KEYS = _stemmed(POINTED_WORDS)
+_OPEN_REFERRAL_KEYS = _stemmed(OPEN_REFERRAL_WORDS)
 
 
 def _is_empty(norm: Normalised) -> bool:
@@ -437,21 +486,65 @@ def _drug_aliases() -> dict[str, frozenset[str]]:
 
 
 @lru_cache(maxsize=50_000)
-def _names_drug(text: str) -> bool:
-    """A drug of the terminology package is named in the text ("Zyrtec", "Kardegic 75"), by
-    one of its aliases written out: the package's fuzzy match alone would read "moral" as
-    "Mopral" in a complaint the lexicon does not know."""
+def _named_drug(text: str) -> str | None:
+    """ATC code of a drug of the terminology package named in the text ("Zyrtec", "Kardegic
+    75"), by one of its aliases written out: the package's fuzzy match alone would read
+    "moral" as "Mopral" in a complaint the lexicon does not know."""
     from p4dp.terminology._text import normalise as drug_normalise
     from p4dp.terminology.drugs import _match_one
 
     try:
-        substance, _, found = _match_one(text)
+        substance, atc, found = _match_one(text)
         if not found:
-            return False
+            return None
         padded = f" {drug_normalise(text)} "
-        return any(f" {alias} " in padded for alias in _drug_aliases().get(substance, ()))
+        if any(f" {alias} " in padded for alias in _drug_aliases().get(substance, ())):
+            return atc or ""
+        return None
     except Exception:  # noqa: BLE001 - the drug table is optional for coding
-        return False
+        return None
+
+
+def _names_drug(text: str) -> bool:
+    return _named_drug(text) is not None
+
+
+def _drug_chapter(text: str) -> str | None:
+    """Chapter of the prescription of the drug named, by its ATC class ("Kardegic" K)."""
+    atc = _named_drug(text)
+    return lexicon_mod.atc_chapter(atc) if atc else None
+
+
+def _letter_received(norm: Normalised) -> bool:
+    """A letter or report from someone: "courrier du cardiologue", "CR de l'ORL lu"."""
+    tokens = norm.tokens
+    for i, t in enumerate(tokens):
+        if t in LETTER_WORDS:
+            nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+            if nxt == "rendu":  # "compte rendu du ..."
+                nxt = tokens[i + 2] if i + 2 < len(tokens) else ""
+            if nxt in FROM_WORDS and not any(w in TO_WORDS for w in tokens[i + 1:]):
+                return True  # "courrier du cardiologue", not "lettre de liaison pour le ..."
+    return (any(t in RECEIVED_WORDS for t in tokens)
+            and any(t in LETTER_WORDS or t == "avis" for t in tokens))
+
+
+def _ruled_out(norm: Normalised, m: _Match, words: frozenset[str] = RULE_OUT_WORDS) -> bool:
+    """A ruling-out word just before the term ("éliminer une phlébite") or after it
+    ("phlébite à éliminer", with ``RULED_OUT_WORDS`` "phlébite éliminée")."""
+    first, last = min(m.positions), max(m.positions)
+    near = range(max(0, first - RULE_OUT_WINDOW), min(len(norm.tokens), last + RULE_OUT_WINDOW + 1))
+    return any(norm.tokens[i] in words for i in near)
+
+
+def _relative_has(norm: Normalised, m: _Match) -> bool:
+    """The text opens on a relative who has the disease ("sœur avec maladie cœliaque", "sa mère
+    a eu un cancer du côlon", "inquiète car sa mère a eu ...")."""
+    tokens = norm.tokens
+    for i in range(min(m.positions)):
+        if tokens[i] in _RELATIVES and i + 1 < len(tokens) and tokens[i + 1] in RELATIVE_HAS:
+            return True
+    return False
 
 
 def _specialist(norm: Normalised) -> str | None:
@@ -467,7 +560,9 @@ def _names_only_a_measure(result: Coding) -> bool:
                                 and icpc.number(result.code) in MEASURE_PROCESS)
 
 
-def _prescription(chapter: str | None, why: str, confidence: float) -> Coding:
+def _prescription(chapter: str | None, why: str, confidence: float, text: str = "") -> Coding:
+    """The prescription -50 with the chapter of the problem named, else of the drug's ATC class."""
+    chapter = chapter or (_drug_chapter(text) if text else None)
     code = f"{chapter or 'A'}{PRESCRIPTION}"
     return Coding(code, round(confidence, 3), why, default_chapter=chapter is None)
 
@@ -486,6 +581,12 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
                 q = Qualifier(False, q.hypothesis, False)  # "test négatif" is still a test done
             if q.family and not _family_near(norm, m):
                 q = Qualifier(q.negated, q.hypothesis, False)
+            if not q.family and _relative_has(norm, m):
+                q = Qualifier(q.negated, q.hypothesis, True)
+            if q.negated and field_name == "reason" and _ruled_out(norm, m):
+                q = Qualifier(False, True, q.family)
+            elif not q.negated and _ruled_out(norm, m, RULED_OUT_WORDS):
+                q = Qualifier(True, False, q.family)
             m.qualifier = q
     live = [m for m in matches if not m.qualifier.negated]
     negated = [m for m in matches if m.qualifier.negated]
@@ -501,7 +602,7 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
         # request for it, like the drug names of the lexicon).
         if _names_drug(norm.clean):
             return _prescription(None, "médicament nommé : prescription",
-                                 CONF_FULL * FUZZY_FACTOR)
+                                 CONF_FULL * FUZZY_FACTOR, norm.clean)
         specialist = _specialist(norm)
         if field_name == "procedure" and specialist is not None:
             return Coding(f"{specialist}{REFERRAL}", round(CONF_FULL * PRESUMED_ACT_FACTOR, 3),
@@ -522,10 +623,18 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
                    None)
     if chapter is None:  # "avis cardiologue": the specialist named gives the body system
         chapter = _specialist(norm)
+    # "résultats ECBU", "CR échographie abdominale": the result of a test or a report takes
+    # the letter of the test named (U33, D41).
+    test_letter = next((m.entry.code[0] if not m.entry.code.startswith("-") else m.entry.letter
+                        for m in live if icpc.component(m.entry.code) == "process"
+                        and (m.entry.letter or not m.entry.code.startswith("-"))), None)
     for m in live:
         code = m.entry.code
         if code.startswith("-"):
-            letter = chapter or m.entry.letter or "A"
+            own = test_letter if icpc.number(code) in (RESULTS, LETTER_RECEIVED) else None
+            if own is None and chapter is None and icpc.number(code) == PRESCRIPTION:
+                own = _drug_chapter(norm.clean)  # "Kardegic", "renouvellement Ventoline"
+            letter = chapter or m.entry.letter or own or "A"
             if letter == lexicon_mod.SOCIAL and icpc.number(code) in lexicon_mod.ADMINISTRATIVE:
                 letter = "A"  # "certificat coups et blessures": a form, no body system
             code = letter + code[1:]
@@ -533,17 +642,23 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
             code = family_code(code)
         m.code = code
     family_risk = any(m.qualifier.family and m.code in FAMILY_RISK for m in live)
+    specific_risk = any(m.qualifier.family and m.code in (FAMILY_CARDIO, FAMILY_CANCER) for m in live)
 
     def rank(m: _Match) -> tuple[int, ...]:
         pref = _field_preference(m.code, field_name, m.entry.weak)
-        if field_name != "procedure" and m.code[0] == "Z" and family_risk:
-            pref = 3  # "mère décédée d'un cancer du côlon": the family risk A21, not the loss
+        if field_name != "procedure" and family_risk and (
+                m.code[0] == "Z" or (m.code == FAMILY_OTHER and specific_risk)):
+            # "mère décédée d'un cancer du côlon": the family risk A21, not the loss; "mort
+            # d'une crise cardiaque": the cardiovascular risk K22, not the general one
+            pref = 3
         if field_name != "procedure" and m.fuzzy and icpc.component(m.code) == "process":
             pref = max(pref, 2)  # a corrected word is a weak reason to call the visit an act
         if field_name == "procedure":
             # The first act written is the main one ("ECG + bilan lipidique" is the ECG), but
             # a specific act beats a generic one ("ordonnance de kiné", "injection Gardasil").
-            return pref, _is_generic_act(m), m.segment, -m.entry.length, m.start
+            open_referral = (icpc.number(m.code) == REFERRAL and m.entry.keys <= _OPEN_REFERRAL_KEYS
+                             and any(icpc.number(o.code) == OTHER_PROVIDER for o in live))
+            return pref, _is_generic_act(m) or open_referral, m.segment, -m.entry.length, m.start
         return pref, 0, 0, 0, m.start
 
     ranked = sorted(live, key=rank)
@@ -554,6 +669,11 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
         elif any(k.isdigit() for k in norm.keys):
             # "RDV dans 3 mois", "cs à 15 jours": a dated appointment is a follow-up visit.
             main.code = main.code[0] + f"{FOLLOW_UP}"
+    if (field_name == "procedure" and icpc.component(main.code) == "process"
+            and icpc.number(main.code) in (REFERRAL, SPECIALIST_OPINION, LETTER_RECEIVED)
+            and _letter_received(norm)):
+        # "courrier du cardiologue", "retour de l'avis gastro": a letter received, not sent
+        main.code = f"{chapter or main.code[0]}{LETTER_RECEIVED}"
     if field_name != "result" and all(m.code == NORMAL_FINDING for m in live):
         return abstain("constat normal (« RAS ») : une conclusion, pas un motif ni un acte")
     if field_name == "procedure" and icpc.component(main.code) != "process":
@@ -561,7 +681,7 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
         # problem named alone stands for its treatment ("angine" typed as the act: R50).
         if _names_drug(norm.clean):
             return _prescription(chapter, f"médicament nommé : prescription | {_describe(main)}",
-                                 CONF_FULL * FUZZY_FACTOR)
+                                 CONF_FULL * FUZZY_FACTOR, norm.clean)
         letter = None if main.code in FAMILY_RISK else main.code[0]
         conf = CONF_FLOOR + (CONF_FULL - CONF_FLOOR) * _coverage(norm, matches)
         conf *= PRESUMED_ACT_FACTOR

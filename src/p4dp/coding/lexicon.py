@@ -109,6 +109,23 @@ def raw_terms() -> list[tuple[str, str, str]]:
 
 
 @lru_cache(maxsize=1)
+def atc_chapters() -> dict[str, str]:
+    """ATC class prefix -> ICPC-2 chapter letter of its prescription (atc_chapters.tsv)."""
+    out: dict[str, str] = {}
+    for lineno, prefix, letter in tsv_pairs("atc_chapters.tsv", "ATC prefix<TAB>chapter letter"):
+        if letter.strip() not in icpc.CHAPTERS:
+            raise ValueError(f"atc_chapters.tsv line {lineno}: {letter!r} is not an ICPC-2 chapter")
+        out[prefix.strip()] = letter.strip()
+    return out
+
+
+def atc_chapter(atc: str) -> str | None:
+    """Chapter letter of a drug's ATC code by its longest listed prefix ("C10AA05" T)."""
+    table = atc_chapters()
+    return next((table[atc[:n]] for n in range(len(atc), 0, -1) if atc[:n] in table), None)
+
+
+@lru_cache(maxsize=1)
 def specialties() -> dict[str, str]:
     """Matching key of a specialist's name -> the chapter letter it covers (specialties.tsv)."""
     from p4dp.coding.normalise import stem
