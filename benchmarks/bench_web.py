@@ -86,7 +86,7 @@ def random_query(rng: random.Random, scopes: list[str]) -> dict:
 
 
 async def user_loop(c: httpx.AsyncClient, me: dict, seed: int, until: float,
-                    think: tuple[float, float], out: list[tuple[float, int]]) -> None:
+                    think: tuple[float, float], out: list[tuple]) -> None:
     """Open a random tab (default slicers), read it, then move the slicers (70 %), read."""
     rng = random.Random(seed)
     scopes = [s["key"] for s in me["scopes"]]
@@ -94,7 +94,7 @@ async def user_loop(c: httpx.AsyncClient, me: dict, seed: int, until: float,
     async def call(theme: str, params: dict) -> None:
         t0 = time.perf_counter()
         r = await c.get(f"/api/v1/themes/{theme}", params=params)
-        out.append((time.perf_counter() - t0, r.status_code))
+        out.append((time.perf_counter() - t0, r.status_code, theme, bool(params)))
         await asyncio.sleep(rng.uniform(*think))
 
     while time.monotonic() < until:
@@ -128,7 +128,7 @@ async def run(warehouse: Path, users: int, seconds: float, think: tuple[float, f
                     seen.add((me["role"], theme))
                     await c.get(f"/api/v1/themes/{theme}")
         warm = time.perf_counter() - t0
-        samples: list[tuple[float, int]] = []
+        samples: list[tuple] = []
         until = time.monotonic() + seconds
         t0 = time.perf_counter()
         await asyncio.gather(*(user_loop(c, me, i, until, think, samples)
@@ -139,15 +139,27 @@ async def run(warehouse: Path, users: int, seconds: float, think: tuple[float, f
     finally:
         proc.terminate()
         proc.wait(30)
-    lat = sorted(s for s, _ in samples)
-    errors = sum(1 for _, code in samples if code != 200)
-    p95 = lat[int(0.95 * (len(lat) - 1))]
+    lat = sorted(s[0] for s in samples)
+    errors = sum(1 for s in samples if s[1] != 200)
+    p95 = percentile(lat, 0.95)
     print(f"warm-up (each role's tabs once, cold SQL): {warm:.1f} s")
     print("| users | think s | calls | errors | p50 ms | p95 ms | max ms | calls/s |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     print(f"| {users} | {think[0]:g}–{think[1]:g} | {len(lat)} | {errors} | "
           f"{1000 * statistics.median(lat):.0f} | {1000 * p95:.0f} | {1000 * lat[-1]:.0f} | "
           f"{len(lat) / wall:.1f} |")
+    print("\n| tab | default slicers: calls, p95 ms | moved slicers: calls, p95 ms |")
+    print("| --- | ---: | ---: |")
+    for theme in sorted({s[2] for s in samples}):
+        cells = []
+        for moved in (False, True):
+            xs = sorted(s[0] for s in samples if s[2] == theme and s[3] == moved)
+            cells.append(f"{len(xs)}, {1000 * percentile(xs, 0.95):.0f}" if xs else "—")
+        print(f"| {theme} | {cells[0]} | {cells[1]} |")
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    return sorted_values[int(q * (len(sorted_values) - 1))]
 
 
 def main() -> None:
