@@ -14,16 +14,17 @@ from p4dp.privacy.disclosure import ROLES
 from p4dp.web.app import api_routes
 from p4dp.web.security import allow, rule_of
 
-#: Values for path parameters; `{theme}` routes are walked with every theme and an unknown one.
+#: Values for path parameters; `{theme}` routes are walked with every theme and an unknown one;
+#: other parameters (routes added by other packages) get "1".
 SAMPLES = {"name": ["surpoids_by_age_sex"], "dashboard_id": ["1"], "username": ["personne"],
            "theme": [*THEMES, "inconnu"]}
 
 
 def concrete_paths(path: str) -> list[str]:
-    params = re.findall(r"{(\w+)}", path)
+    params = re.findall(r"{(\w+)(?::\w+)?}", path)
     paths = [path]
     for p in params:
-        paths = [x.replace("{" + p + "}", v) for x in paths for v in SAMPLES[p]]
+        paths = [x.replace("{" + p + "}", v) for x in paths for v in SAMPLES.get(p, ["1"])]
     return paths
 
 

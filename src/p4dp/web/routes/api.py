@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Request
 from fastapi.responses import Response
 
 from p4dp.analytics.library import THEMES, all_indicators, by_theme
+from p4dp.analytics.model import Filters, Period
 from p4dp.governance import dashboards
 from p4dp.governance.access import ROLE_CAPABILITIES, themes_for
 from p4dp.governance.accounts import ROLE_LABELS_FR
@@ -132,7 +134,8 @@ def dashboard_data(request: Request, dashboard_id: DashboardId,
     d = _visible_or_404(request, dashboard_id)
     panels = []
     for panel in d["panels"]:
-        own = Slicers(s.scope, _merge(s, panel["filters"]), {**panel["filters"], **s.params})
+        filters = _merge(request, s, panel["filters"])
+        own = Slicers(s.scope, filters, {**panel["filters"], **s.params})
         try:
             payload = run_data(request, [panel["indicator"]], own).payloads[0]
         except Refused as e:  # one panel out of the user's rights: the others still show
@@ -142,12 +145,8 @@ def dashboard_data(request: Request, dashboard_id: DashboardId,
     return fast_json({**d, "panels": panels, "scopes": scope_options(principal_of(request))})
 
 
-def _merge(s: Slicers, defaults: dict):
+def _merge(request: Request, s: Slicers, defaults: dict) -> Filters:
     """The request's slicers, falling back on the panel's saved default filters."""
-    import datetime as dt
-
-    from p4dp.analytics.model import Filters, Period
-
     f = s.filters
 
     def date(key, current):
@@ -163,7 +162,7 @@ def _merge(s: Slicers, defaults: dict):
                                      date("date_to", f.period.end)),
                        patient_id=f.patient_id)
     except ValueError as e:
-        raise Refused(422, f"Filtres invalides : {e}") from None
+        raise refuse(request, 422, f"Filtres invalides : {e}") from None
 
 
 @router.delete("/dashboards/{dashboard_id}", summary="Supprimer un de ses tableaux de bord")

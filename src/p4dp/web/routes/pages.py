@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
 
-from p4dp.analytics.library import THEMES, by_theme
+from p4dp.analytics.library import THEMES
 from p4dp.governance import dashboards
 from p4dp.governance.access import ROLE_CAPABILITIES, themes_for
 from p4dp.privacy.disclosure import ROLES
@@ -50,7 +50,7 @@ def theme_page(request: Request, theme: Annotated[str, Path(pattern=r"^[a-z0-9_]
 
     p = principal_of(request)
     return render(request, "theme.html", theme=theme, title=THEMES[theme],
-                  indicators=by_theme(theme), scopes=scope_options(p),
+                  scopes=scope_options(p),
                   data_url=f"/api/v1/themes/{theme}", patient_slicer=p.can("line_lists"))
 
 
@@ -73,7 +73,7 @@ def dashboard_page(request: Request, dashboard_id: Annotated[int, Path(ge=1, le=
 
     p = principal_of(request)
     d = _visible_or_404(request, dashboard_id)
-    return render(request, "theme.html", theme=None, title=d["title"], indicators=(),
-                  dashboard=d, scopes=scope_options(p),
+    return render(request, "theme.html", theme=None, title=d["title"],
+                  scopes=scope_options(p),
                   data_url=f"/api/v1/dashboards/{dashboard_id}",
                   patient_slicer=p.can("line_lists"))
