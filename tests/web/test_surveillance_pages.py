@@ -91,7 +91,8 @@ def test_bad_input_is_refused_with_a_french_message_and_audited(as_user, app):
                           ("/api/v1/surveillance/regions?week=1999-W10", "hors des données"),
                           ("/api/v1/surveillance/bulletin?week=2026-W60", "semaine invalide"),
                           ("/api/v1/surveillance/series?start=2026-05-01&end=2026-01-01",
-                           "après la fin")):
+                           "après la fin"),
+                          ("/api/v1/surveillance/series?end=1990-01-01", "hors des données")):
         r = b.get(url)
         assert r.status_code == 422, (url, r.text)
         assert fragment in r.json()["detail"], r.json()

@@ -120,6 +120,10 @@ def _series(wh, p: Principal, allowed: list[str], policy, syndrome: str, region:
     if start and end and start > end:
         raise ValueError(f"période : le début ({start:%d/%m/%Y}) est après la fin "
                          f"({end:%d/%m/%Y})")
+    weeks = api.analysis(wh).cube.weeks
+    if (end and end < weeks[0]) or (start and start > weeks[-1] + dt.timedelta(days=6)):
+        raise ValueError(f"période hors des données de l'entrepôt (du {weeks[0]:%d/%m/%Y} au "
+                         f"{weeks[-1] + dt.timedelta(days=6):%d/%m/%Y})")
     return api.weekly_series(wh, syndrome, region, p.requester, start=start, end=end,
                              policy=policy)
 
