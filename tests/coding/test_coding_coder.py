@@ -226,3 +226,15 @@ def test_a_relative_who_has_the_disease_makes_it_a_family_risk(coder: Coder, tex
 
 def test_a_relative_beside_the_patient_is_not_a_family_history(coder: Coder) -> None:
     assert coder.code("vient avec sa mère pour une toux", "motif").code == "R05"
+
+
+@pytest.mark.parametrize(("text", "field", "code"), [
+    ("CR de l'IRM reçu", "procedure", "A61"),            # the report read, not the imaging
+    ("avis téléphonique du néphrologue", "procedure", "U47"),  # a talk, not a referral
+    ("dépistage de la rétinopathie par rétinographie", "procedure", "F39"),  # the test done
+    ("angine non streptococcique", "resultat", "R76"),   # "non" cuts the term
+    ("chute", "motif", "A29"),                           # ICPC-2e A29 includes falls
+    ("bilan dans 3 mois", "procedure", "A34"),           # a delay, not the 3-month check-up
+])
+def test_batch_38_causes(coder: Coder, text: str, field: str, code: str) -> None:
+    assert coder.code(text, field).code == code

@@ -75,7 +75,7 @@ _CONTEXT_WORDS = frozenset("""familial familiale familiaux familiales famille pe
     fils fille parent parents grand oncle tante cousin cousine suspicion suspecte probable possible
     eventuel eventuelle hypothese doute evoque eliminer""".split())
 #: Negation words that, inside the span of a multi-word term, cut it in two.
-_SPLITTING_NEGATIONS = frozenset({"pas", "sans", "aucun", "aucune", "absence", "ni"})
+_SPLITTING_NEGATIONS = frozenset({"pas", "sans", "aucun", "aucune", "absence", "ni", "non"})
 #: Words that make a family context a family history.
 _HISTORY_WORDS = frozenset({"antecedent", "antecedents", "familial", "familiale", "familiaux",
                             "familiales", "famille", "hereditaire", "heredite"})
@@ -98,7 +98,7 @@ CACHE_MAX = 500_000
 #: Gardasil" is the vaccination, "prescription ECBU" the urine culture).
 GENERIC_ACT_WORDS = frozenset("""ordonnance ordonnances prescription prescrit prescrite
     injection renouvellement demande fait faite faire realise realisee rendez vous pris prise
-    arret""".split())
+    arret depistage""".split())
 #: Texts made only of these words carry no clinical or administrative content and get no code
 #: (evaluation convention 10: "vu", "idem", "cs", "xxx", "RDV annulé", "pt pas venu").
 EMPTY_WORDS = frozenset("""vu vue idem cf voir consultation consult rendez vous annule
@@ -125,6 +125,8 @@ OTHER_PROVIDER = 66
 #: appointment with a specialist ("RDV pneumo"), or the specialist named alone ("cardio"), is
 #: the referral.
 REFERRAL = 67
+#: ICPC-2 -46 "Consultation with primary care provider": a call or talk ("avis téléphonique").
+PRIMARY_CARE_TALK = 46
 #: ICPC-2 -47 "Consultation with specialist" (an opinion asked: "avis cardiologue").
 SPECIALIST_OPINION = 47
 #: ICPC-2 -45 "Observation/health education/advice": the act when the GP writes that an act
@@ -669,11 +671,19 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
         elif any(k.isdigit() for k in norm.keys):
             # "RDV dans 3 mois", "cs à 15 jours": a dated appointment is a follow-up visit.
             main.code = main.code[0] + f"{FOLLOW_UP}"
-    if (field_name == "procedure" and icpc.component(main.code) == "process"
-            and icpc.number(main.code) in (REFERRAL, SPECIALIST_OPINION, LETTER_RECEIVED)
-            and _letter_received(norm)):
-        # "courrier du cardiologue", "retour de l'avis gastro": a letter received, not sent
-        main.code = f"{chapter or main.code[0]}{LETTER_RECEIVED}"
+    if field_name == "procedure" and icpc.component(main.code) == "process":
+        received = _letter_received(norm)
+        report = next((m for m in live if icpc.number(m.code) == LETTER_RECEIVED), None)
+        if received and report is not None and report is not main:
+            # "CR de l'IRM reçu": the report read, not the imaging
+            main, ranked = report, [report] + [m for m in ranked if m is not report]
+        if received and icpc.number(main.code) in (REFERRAL, SPECIALIST_OPINION, LETTER_RECEIVED):
+            # "courrier du cardiologue", "retour de l'avis gastro": a letter received, not sent
+            main.code = f"{chapter or main.code[0]}{LETTER_RECEIVED}"
+        elif (icpc.number(main.code) == REFERRAL and _specialist(norm) is not None
+              and any(icpc.number(m.code) == PRIMARY_CARE_TALK for m in live)):
+            # "avis téléphonique du néphrologue": a talk with the specialist (-47), no referral
+            main.code = f"{main.code[0]}{SPECIALIST_OPINION}"
     if field_name != "result" and all(m.code == NORMAL_FINDING for m in live):
         return abstain("constat normal (« RAS ») : une conclusion, pas un motif ni un acte")
     if field_name == "procedure" and icpc.component(main.code) != "process":
