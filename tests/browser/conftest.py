@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import sys
 import threading
 import time
@@ -10,20 +9,10 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from browser_site import (ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PASSWORD,  # noqa: E402, F401
+                          free_port, login)
 from site_data import build_site_warehouse  # noqa: E402
-
-ARTIFACTS = Path(__file__).parent / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
-PASSWORD = "Tests-Navigateur-2026!"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -94,11 +83,3 @@ def page(browser, server):
     p.on("pageerror", lambda e: p.errors.append(str(e)))
     yield p
     context.close()
-
-
-def login(page, server: str, username: str) -> None:
-    page.goto(f"{server}/login")
-    page.get_by_label("Identifiant").fill(username)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(f"{server}/")

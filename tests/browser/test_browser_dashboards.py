@@ -7,7 +7,7 @@ import time
 from urllib.parse import urlparse
 
 import pytest
-from conftest import ARTIFACTS, login
+from browser_site import ARTIFACTS, login
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import PASSWORD, Browser, audit_entries, csrf_of
+from web_client import PASSWORD, Browser, audit_entries, csrf_of
 from site_data import REGION1
 
 from p4dp.governance.accounts import MAX_FAILED_LOGINS

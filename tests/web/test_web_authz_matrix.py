@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import ROLE_ACCOUNT, Browser
+from web_client import ROLE_ACCOUNT, Browser
 
 from p4dp.analytics.library import THEMES
 from p4dp.governance.access import CAPABILITIES, ROLE_CAPABILITIES
@@ -90,7 +90,7 @@ def test_every_route_times_every_role_answers_as_the_matrix_says(app, as_user):
 
 def test_a_route_without_a_declaration_is_refused_to_everyone(sqlite_store, site_warehouse,
                                                               tmp_path):
-    from conftest import make_app
+    from web_client import make_app
     from fastapi import APIRouter
 
     app = make_app(sqlite_store, site_warehouse, tmp_path)

@@ -4,7 +4,7 @@ malformed bodies — a 4xx with a clear French message, nothing changed, an audi
 from __future__ import annotations
 
 import pytest
-from conftest import Browser, audit_entries
+from web_client import Browser, audit_entries
 from sqlalchemy import func, select
 
 from p4dp.governance.audit import verify

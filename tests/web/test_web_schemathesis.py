@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from conftest import Browser
+from web_client import Browser
 from hypothesis import HealthCheck, given, settings
 
 #: Generated cases per operation and account.
