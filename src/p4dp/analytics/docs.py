@@ -55,9 +55,10 @@ the three screening statuses three times.
 The same definitions run on Spark (`p4dp.warehouse.spark.connect_spark` over
 `p4dp.warehouse.parquet.export_parquet`): `tests/engines` runs every indicator on the `tiny`
 network through DuckDB and a local Spark session (`local[2]`, 4 shuffle partitions) and finds
-identical payloads, as well as identical marts and portable helpers. Spark costs about a second
-per indicator on that small warehouse (fixed planning and scheduling cost): 52 indicators in
-≈ 70 s on a quiet machine, 100–130 s at load average 11; starting the session takes ≈ 10 s and
+identical payloads, as well as identical marts and portable helpers. Spark costs 1–3 s per
+indicator on that small warehouse, nearly all of it fixed planning and scheduling cost: 52
+indicators in 70–160 s at load average 8–11 (the machine was never quiet while measured; the
+whole `tests/engines` suite took 7.8 min at load 9); starting the session takes ≈ 10 s and
 exporting the `tiny` warehouse 0.4 s. In-memory tables (Ibis `memtable`) lose nullable integer
 values on their way to Spark (through pandas): the library's only one, the IOTF cut-offs, has
 none.
