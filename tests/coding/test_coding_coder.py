@@ -238,3 +238,15 @@ def test_a_relative_beside_the_patient_is_not_a_family_history(coder: Coder) -> 
 ])
 def test_batch_38_causes(coder: Coder, text: str, field: str, code: str) -> None:
     assert coder.code(text, field).code == code
+
+
+@pytest.mark.parametrize(("text", "field", "code"), [
+    ("renouvellement pilule", "procedure", "W44"),  # ICPC-2e -44 includes contraceptive medication
+    ("contraception d'urgence", "procedure", "W44"),
+    ("contraception d'urgence", "motif", "W10"),     # as a reason, the contraception itself
+    ("pose de DIU", "procedure", "W54"),              # -54: prosthetic device applied / removed
+    ("retrait implant", "procedure", "W54"),
+    ("Doliprane", "procedure", "A50"),
+])
+def test_contraception_acts_follow_the_icpc2e_notes(coder: Coder, text: str, field: str, code: str) -> None:
+    assert coder.code(text, field).code == code

@@ -45,8 +45,8 @@ def test_normal_finding_only_codes_a_result(coder: Coder, field: str, code: str)
     ("arrêt", "A62"),
     ("revoir si persistance", "A63"),
     ("RDV pris chez le cardio", "K67"),
-    ("pose stérilet", "W53"),
-    ("retrait implant", "W52"),
+    ("pose stérilet", "W54"),  # ICPC-2e: a device applied or removed is -54
+    ("retrait implant", "W54"),  # (-53 excludes hormone implants: -54)
     ("bilan lipidique", "T34"),
     ("INR", "K34"),
     ("doppler des TSA", "K41"),
@@ -82,7 +82,7 @@ def test_family_history_plural_is_still_family(coder: Coder) -> None:
 @pytest.mark.parametrize("text, code", [
     ("suivi de grossesse", "W63"),            # the act word wins over the problem term holding it
     ("déclaration de grossesse", "W62"),
-    ("implant retiré", "W52"),
+    ("implant retiré", "W54"),
     ("rendez-vous dans 3 mois", "A63"),       # a dated appointment is a follow-up
     ("cryo verrue", "S52"),                   # cryotherapy (52), not "cryo" as an ice pack (59)
     ("dossier MDPH", "A62"),                  # a social problem names no body system

@@ -137,6 +137,15 @@ DECLINE_WINDOW = 2
 #: ICPC-2 -68 "Other referrals NEC" (social services, associations): the act presumed for a
 #: social problem (chapter Z) named alone in the procedure field ("aide à domicile").
 SOCIAL_REFERRAL = 68
+#: ICPC-2e -44 "Preventive immunization/medication" includes contraceptive medication: the
+#: prescription of a contraceptive ("renouvellement pilule") is W44, not W50.
+PREVENTIVE_MEDICATION = 44
+#: Contraception rubrics (W10 postcoital, W11 oral, W14 other) and the ATC class of hormonal
+#: contraceptives (G03A).
+CONTRACEPTION = frozenset({"W10", "W11", "W14"})
+CONTRACEPTIVE_ATC = "G03A"
+CONTRACEPTIVE_WORDS = frozenset({"pilule", "contraception", "contraceptif", "contraceptive",
+                                 "oestroprogestatif", "oestroprogestative", "microprogestatif"})
 #: ICPC-2 -61 "Result examination/test/record/letter from other provider": a letter or report
 #: received. In French only the preposition tells it from the referral letter sent (-67):
 #: "courrier du cardiologue" is received, "courrier au cardiologue" sent; normalisation drops
@@ -562,10 +571,20 @@ def _names_only_a_measure(result: Coding) -> bool:
                                 and icpc.number(result.code) in MEASURE_PROCESS)
 
 
-def _prescription(chapter: str | None, why: str, confidence: float, text: str = "") -> Coding:
-    """The prescription -50 with the chapter of the problem named, else of the drug's ATC class."""
+def _contraceptive(text: str, codes: Iterable[str]) -> bool:
+    """The medication is a contraceptive: a contraception problem or word named ("pilule",
+    "patch contraceptif"), or a drug of the hormonal contraceptive ATC class."""
+    return (any(c in CONTRACEPTION for c in codes) or not CONTRACEPTIVE_WORDS.isdisjoint(text.split())
+            or (_named_drug(text) or "").startswith(CONTRACEPTIVE_ATC))
+
+
+def _prescription(chapter: str | None, why: str, confidence: float, text: str = "",
+                  problems: Iterable[str] = ()) -> Coding:
+    """The prescription -50 with the chapter of the problem named, else of the drug's ATC class;
+    a contraceptive is preventive medication (W44)."""
     chapter = chapter or (_drug_chapter(text) if text else None)
-    code = f"{chapter or 'A'}{PRESCRIPTION}"
+    number = PREVENTIVE_MEDICATION if _contraceptive(text, problems) else PRESCRIPTION
+    code = f"{'W' if number == PREVENTIVE_MEDICATION else chapter or 'A'}{number}"
     return Coding(code, round(confidence, 3), why, default_chapter=chapter is None)
 
 
@@ -691,7 +710,7 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
         # problem named alone stands for its treatment ("angine" typed as the act: R50).
         if _names_drug(norm.clean):
             return _prescription(chapter, f"médicament nommé : prescription | {_describe(main)}",
-                                 CONF_FULL * FUZZY_FACTOR, norm.clean)
+                                 CONF_FULL * FUZZY_FACTOR, norm.clean, [m.code for m in live])
         letter = None if main.code in FAMILY_RISK else main.code[0]
         conf = CONF_FLOOR + (CONF_FULL - CONF_FLOOR) * _coverage(norm, matches)
         conf *= PRESUMED_ACT_FACTOR
@@ -702,7 +721,7 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
             why = f"aucun acte nommé : orientation sociale présumée pour {_describe(main)}"
             return Coding(f"A{SOCIAL_REFERRAL}", round(conf, 3), why)
         why = f"aucun acte nommé : traitement présumé de {_describe(main)}"
-        return _prescription(letter, why, conf)
+        return _prescription(letter, why, conf, norm.clean, [m.code for m in live])
     named = {m.code for m in ranked[1:]}
     better = next((c for (a, b), c in lexicon_mod.combinations().items() if a == main.code and b in named), None)
     confidence = CONF_FLOOR + (CONF_FULL - CONF_FLOOR) * _coverage(norm, matches)
@@ -713,10 +732,17 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
     if field_name != "procedure" and _is_weak(main.code):
         confidence *= WEAK_FACTOR
     main_code = better or main.code
+    contraceptive = (field_name == "procedure" and icpc.number(main_code) == PRESCRIPTION
+            and icpc.component(main_code) == "process"
+            and _contraceptive(norm.clean, [m.code for m in live]))
+    if contraceptive:
+        main_code = f"W{PREVENTIVE_MEDICATION}"  # "renouvellement pilule": ICPC-2e -44
     others = tuple(dict.fromkeys(m.code for m in ranked if m.code != main_code))
     parts = [f"terme {_describe(main)}"]
     if better:
         parts.append(f"précisé en {better} par l'autre terme")
+    if contraceptive:
+        parts.append(f"contraceptif : médication préventive {main_code}")
     rest = [_describe(m) for m in ranked[1:]]
     if rest:
         parts.append("autres : " + " ; ".join(rest))
