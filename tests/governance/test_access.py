@@ -126,3 +126,23 @@ def _entries(store):
 
     with store.sessions() as s:
         return list(s.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
+
+
+def test_demo_accounts_cover_every_role_with_real_pseudonyms(store, site):
+    from p4dp.governance.accounts import authenticate, password_problem
+    from p4dp.governance.demo import create_demo_accounts
+
+    first = create_demo_accounts(store, site)
+    assert {role for _, _, role, _ in first} == set(ROLES)
+    by_name = {name: (pw, role) for name, pw, role, _ in first}
+    assert all(password_problem(pw) is None for pw, _ in by_name.values())
+    gp = authenticate(store, "medecin", by_name["medecin"][0]).user
+    assert gp.practitioner_id == GP1  # the GP with the most patients, who has an intern
+    intern = authenticate(store, "interne", by_name["interne"][0]).user
+    assert intern.practitioner_id == "arm_i1" and intern.supervisor_id is not None
+    region = authenticate(store, "chercheur-region", by_name["chercheur-region"][0]).user
+    assert region.region_code == REGION1
+    again = dict((n, pw) for n, pw, _, _ in create_demo_accounts(store, site))
+    assert again["medecin"] != by_name["medecin"][0]  # new passwords, same accounts
+    assert authenticate(store, "medecin", by_name["medecin"][0]).user is None
+    assert verify(store).ok
