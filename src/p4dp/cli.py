@@ -231,11 +231,14 @@ def synth(
 def demo(
     preset: str = typer.Option("demo", help="Synthetic network preset."),
     seed: int = typer.Option(42, help="Random seed."),
+    serve: bool = typer.Option(True, "--serve/--no-serve",
+                               help="Start the web application at the end."),
 ) -> None:
-    """Run everything on the embedded default: synthetic network → agent → ingest → warehouse.
+    """Run everything on the embedded default: synthetic network → agent → ingest (coding,
+    quality) → warehouse → surveillance → demo accounts and logbook → web application.
 
     The network is generated once into $P4DP_HOME/network-<preset>-<seed>; the warehouse is
-    rebuilt from it at every run.
+    rebuilt from it at every run; accounts get new passwords at every run.
     """
     import shutil
 
@@ -250,8 +253,74 @@ def demo(
     report = _ingest_with_progress(network, settings)
     _print_ingest(report)
     console.print(f"Entrepôt : [bold]{settings.warehouse}[/] — {fr_int(report.rows_loaded)} lignes "
-                  "chargées. Essayer : [bold]p4dp batches[/], [bold]p4dp quality report[/], "
-                  "[bold]p4dp indicators list[/].")
+                  "chargées.")
+    console.rule("Surveillance, comptes et carnet de consultation")
+    accounts = _demo_services(settings, seed)
+    _print_demo_accounts(accounts, settings)
+    if serve:
+        from p4dp.web.commands import serve as serve_web
+
+        serve_web(host=None, port=None, workers=1)
+
+
+def _demo_services(settings, seed: int) -> list[tuple[str, str, str, str]]:
+    """Surveillance tables, one demo account per role, the interns' demo logbook."""
+    from p4dp.governance.demo import create_demo_accounts, random_password
+    from p4dp.governance.store import StoreError, open_store
+    from p4dp.logbook.synth import populate_demo_logbook
+    from p4dp.logbook.warehouse import load_logbook
+    from p4dp.surveillance.analysis import run as run_surveillance
+    from p4dp.warehouse.connect import connect
+
+    import ibis
+
+    from p4dp.analytics.compile import Warehouse
+
+    with console.status("Surveillance : séries hebdomadaires, seuils, alertes…"), \
+            connect(settings) as con:
+        surveillance = run_surveillance(Warehouse(ibis.duckdb.from_connection(con)))
+    console.print(f"Surveillance : {surveillance.series} séries, "
+                  f"{surveillance.alerts.raised} alertes.")
+    try:
+        store = open_store(settings)
+    except StoreError as e:
+        fail(str(e))
+    accounts = create_demo_accounts(store, settings.warehouse)
+    password = random_password()
+    with console.status("Carnet de consultation…") as status:
+        book = populate_demo_logbook(store, settings.warehouse, password=password, seed=seed,
+                                     progress=lambda m: status.update(m))
+        with connect(settings) as con:
+            load_logbook(store, con)
+    console.print(f"Carnet de consultation : {fr_int(book.entries)} entrées de "
+                  f"{book.interns} internes (comptes interne.…, mds.…, dmg.… : mot de passe "
+                  f"[bold]{password}[/]).")
+    return accounts
+
+
+def _print_demo_accounts(accounts: list[tuple[str, str, str, str]], settings) -> None:
+    """The demo accounts with the URL, on screen and in HOME/demo-accounts.txt (mode 0600)."""
+    import os
+
+    from rich.table import Table
+
+    from p4dp.governance.accounts import ROLE_LABELS_FR
+
+    url = f"http://{settings.web_host}:{settings.web_port}/"
+    table = Table(title=f"Comptes de démonstration — {url}")
+    for col in ("identifiant", "mot de passe", "rôle", "périmètre"):
+        table.add_column(col)
+    lines = [f"P4DP {url}"]
+    for username, password, role, description in accounts:
+        table.add_row(username, password, ROLE_LABELS_FR[role], description)
+        lines.append(f"{username}\t{password}\t{role}\t{description}")
+    console.print(table)
+    path = settings.home / "demo-accounts.txt"
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    console.print(f"(liste conservée dans {path})")
 
 
 # --- agent (practice side) ---------------------------------------------------------------------
@@ -548,12 +617,14 @@ from p4dp.cohorts.commands import app as cohort_app  # noqa: E402
 from p4dp.governance.commands import audit_app, users_app  # noqa: E402
 from p4dp.logbook.commands import app as logbook_app  # noqa: E402
 from p4dp.surveillance.commands import app as surveillance_app  # noqa: E402
+from p4dp.web.commands import serve as web_serve  # noqa: E402
 
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(cohort_app, name="cohort")
 app.add_typer(surveillance_app, name="surveillance")
 app.add_typer(logbook_app, name="logbook")
+app.command("serve")(web_serve)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,6 +23,16 @@ router = APIRouter(include_in_schema=False)
 
 #: Short descriptions on the home page, per capability shown as a card.
 HOME_LINKS = (
+    ("logbook:own", "/logbook", "Mon carnet de consultation",
+     "Saisir mes consultations (CISP-2), suivre mes compétences, mon portfolio."),
+    ("logbook:supervise", "/logbook", "Carnets de consultation des internes",
+     "Relire et valider les entrées, tableau de bord des internes."),
+    ("cohorts:recruit", "/cohorts/patients", "Mes patients éligibles",
+     "Vos patients correspondant à une définition de cohorte partagée."),
+    ("surveillance", "/surveillance", "Surveillance épidémiologique",
+     "Courbes hebdomadaires, seuils épidémiques, alertes et bulletin."),
+    ("cohorts:feasibility", "/cohorts", "Constructeur de cohortes",
+     "Effectifs de faisabilité protégés, définitions enregistrées."),
     ("editor", "/dashboards", "Tableaux de bord « + »",
      "Composer, enregistrer et partager un tableau de bord."),
     ("quality", "/quality", "Qualité des données", "Rapports d'ingestion et tendances par source."),
