@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lock clean-venv
+.PHONY: demo test test-slow lock clean-venv
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -17,8 +17,13 @@ $(STAMP): pyproject.toml requirements.lock
 demo: $(STAMP)
 	$(VENV)/bin/p4dp demo
 
+# The default run: everything but the suites marked `slow` (Spark engine, browser walks, whole
+# demo rebuilds). CI (.ci/run) runs this, then `make test-slow`.
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest -n 2 $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -n 2 -m "not slow" $(PYTEST_ARGS)
+
+test-slow: $(STAMP)
+	$(VENV)/bin/python -m pytest -n 2 -m slow $(PYTEST_ARGS)
 
 # Refresh the lock after changing dependencies in pyproject.toml.
 lock:
