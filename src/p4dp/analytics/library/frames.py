@@ -12,16 +12,23 @@ from p4dp.analytics.model import Frame, Period
 NO_CODE = "_"
 
 
+def partition(wh: Warehouse) -> tuple[str, ...]:
+    """`source_id` when the frame is built for its mart (`marts.frame_with_context`), which is
+    partitioned by the event's own source: a per-source refresh then reads that source's rows
+    only. Queries never see it."""
+    return ("source_id",) if getattr(wh, "partitioned", False) else ()
+
+
 def _encounters(wh: Warehouse, period: Period) -> ir.Table:
     e = wh.table("encounter")
-    return e.select("encounter_id", "patient_id", "practitioner_id", "date",
+    return e.select(*partition(wh), "encounter_id", "patient_id", "practitioner_id", "date",
                     kind=e.kind.fill_null("autre"))
 
 
 def _problems(wh: Warehouse, period: Period) -> ir.Table:
     p = wh.table("problem")
     return p.select(
-        "problem_id", "patient_id", "practitioner_id", "date",
+        *partition(wh), "problem_id", "patient_id", "practitioner_id", "date",
         result_code=p.result_code.nullif("").fill_null(NO_CODE),
         reason_code=p.reason_code.nullif("").fill_null(NO_CODE),
         has_reason=(p.reason_code.nullif("").notnull() | p.reason_text.nullif("").notnull()),
@@ -38,12 +45,13 @@ def _practitioners(wh: Warehouse, period: Period) -> ir.Table:
 
 
 def _biometrics(wh: Warehouse, period: Period) -> ir.Table:
-    return wh.table("biometric").select("biometric_id", "patient_id", "date", "kind", "value")
+    return wh.table("biometric").select(*partition(wh), "biometric_id", "patient_id", "date",
+                                        "kind", "value")
 
 
 def _labs(wh: Warehouse, period: Period) -> ir.Table:
     t = wh.table("lab_result")
-    return t.select("lab_result_id", "patient_id", "date", "value",
+    return t.select(*partition(wh), "lab_result_id", "patient_id", "date", "value",
                     exam=t.exam_code.nullif("").fill_null("non reconnu"))
 
 
@@ -60,8 +68,8 @@ def _history(wh: Warehouse, period: Period) -> ir.Table:
 
 def _vaccinations(wh: Warehouse, period: Period) -> ir.Table:
     t = wh.table("vaccination")
-    return t.select("vaccination_id", "patient_id", "date", "raw_label", "valences",
-                    product=t.product.nullif("").fill_null("non reconnu"))
+    return t.select(*partition(wh), "vaccination_id", "patient_id", "date", "raw_label",
+                    "valences", product=t.product.nullif("").fill_null("non reconnu"))
 
 
 ENCOUNTERS = Frame("encounters", "Consultations (table `encounter`), one row each.", _encounters,
