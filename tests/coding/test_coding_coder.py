@@ -220,7 +220,8 @@ def test_a_condition_to_rule_out_is_a_hypothesis_as_reason_but_not_as_result(cod
     ("inquiète car sa mère a eu un cancer du côlon", "A21"),
     ("grand-père mort d'une crise cardiaque", "K22"),  # the specific risk, not the general one
 ])
-def test_a_relative_who_has_the_disease_makes_it_a_family_risk(coder: Coder, text: str, code: str) -> None:
+def test_a_relative_who_has_the_disease_makes_it_a_family_risk(
+        coder: Coder, text: str, code: str) -> None:
     assert coder.code(text, "motif").code == code
 
 
@@ -248,5 +249,6 @@ def test_batch_38_causes(coder: Coder, text: str, field: str, code: str) -> None
     ("retrait implant", "procedure", "W54"),
     ("Doliprane", "procedure", "A50"),
 ])
-def test_contraception_acts_follow_the_icpc2e_notes(coder: Coder, text: str, field: str, code: str) -> None:
+def test_contraception_acts_follow_the_icpc2e_notes(
+        coder: Coder, text: str, field: str, code: str) -> None:
     assert coder.code(text, field).code == code

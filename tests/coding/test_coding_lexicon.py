@@ -95,3 +95,12 @@ def test_any_unicode_text_gets_an_answer_without_crashing(text: str) -> None:
 def test_any_bytes_get_an_answer_without_crashing(data: bytes) -> None:
     c = Coder(min_confidence=0.5).code(data, "procedure")
     assert c.code == NO_CODE or icpc.is_valid(c.code)
+
+
+def test_atc_chapter_table_uses_atc_groups_and_icpc_chapters() -> None:
+    from p4dp.coding.lexicon import atc_chapter, atc_chapters
+
+    table = atc_chapters()
+    assert table and all(p[0] in "ABCDGHJLMNPRSV" for p in table)  # WHO ATC anatomical groups
+    assert atc_chapter("C10AA05") == "T" and atc_chapter("C07AB07") == "K"  # longest prefix
+    assert atc_chapter("N02BE01") is None  # paracetamol treats every chapter's pain

@@ -544,7 +544,8 @@ def _ruled_out(norm: Normalised, m: _Match, words: frozenset[str] = RULE_OUT_WOR
     """A ruling-out word just before the term ("éliminer une phlébite") or after it
     ("phlébite à éliminer", with ``RULED_OUT_WORDS`` "phlébite éliminée")."""
     first, last = min(m.positions), max(m.positions)
-    near = range(max(0, first - RULE_OUT_WINDOW), min(len(norm.tokens), last + RULE_OUT_WINDOW + 1))
+    near = range(max(0, first - RULE_OUT_WINDOW),
+                 min(len(norm.tokens), last + RULE_OUT_WINDOW + 1))
     return any(norm.tokens[i] in words for i in near)
 
 
@@ -574,7 +575,8 @@ def _names_only_a_measure(result: Coding) -> bool:
 def _contraceptive(text: str, codes: Iterable[str]) -> bool:
     """The medication is a contraceptive: a contraception problem or word named ("pilule",
     "patch contraceptif"), or a drug of the hormonal contraceptive ATC class."""
-    return (any(c in CONTRACEPTION for c in codes) or not CONTRACEPTIVE_WORDS.isdisjoint(text.split())
+    return (any(c in CONTRACEPTION for c in codes)
+            or not CONTRACEPTIVE_WORDS.isdisjoint(text.split())
             or (_named_drug(text) or "").startswith(CONTRACEPTIVE_ATC))
 
 
@@ -582,10 +584,11 @@ def _prescription(chapter: str | None, why: str, confidence: float, text: str = 
                   problems: Iterable[str] = ()) -> Coding:
     """The prescription -50 with the chapter of the problem named, else of the drug's ATC class;
     a contraceptive is preventive medication (W44)."""
+    if _contraceptive(text, problems):
+        return Coding(f"W{PREVENTIVE_MEDICATION}", round(confidence, 3), why)
     chapter = chapter or (_drug_chapter(text) if text else None)
-    number = PREVENTIVE_MEDICATION if _contraceptive(text, problems) else PRESCRIPTION
-    code = f"{'W' if number == PREVENTIVE_MEDICATION else chapter or 'A'}{number}"
-    return Coding(code, round(confidence, 3), why, default_chapter=chapter is None)
+    return Coding(f"{chapter or 'A'}{PRESCRIPTION}", round(confidence, 3), why,
+                  default_chapter=chapter is None)
 
 
 def code_normalised(norm: Normalised, field_name: str, min_confidence: float) -> Coding:
@@ -663,7 +666,8 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
             code = family_code(code)
         m.code = code
     family_risk = any(m.qualifier.family and m.code in FAMILY_RISK for m in live)
-    specific_risk = any(m.qualifier.family and m.code in (FAMILY_CARDIO, FAMILY_CANCER) for m in live)
+    specific_risk = any(m.qualifier.family and m.code in (FAMILY_CARDIO, FAMILY_CANCER)
+                        for m in live)
 
     def rank(m: _Match) -> tuple[int, ...]:
         pref = _field_preference(m.code, field_name, m.entry.weak)
@@ -677,7 +681,8 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
         if field_name == "procedure":
             # The first act written is the main one ("ECG + bilan lipidique" is the ECG), but
             # a specific act beats a generic one ("ordonnance de kiné", "injection Gardasil").
-            open_referral = (icpc.number(m.code) == REFERRAL and m.entry.keys <= _OPEN_REFERRAL_KEYS
+            open_referral = (icpc.number(m.code) == REFERRAL
+                             and m.entry.keys <= _OPEN_REFERRAL_KEYS
                              and any(icpc.number(o.code) == OTHER_PROVIDER for o in live))
             return pref, _is_generic_act(m) or open_referral, m.segment, -m.entry.length, m.start
         return pref, 0, 0, 0, m.start
@@ -732,9 +737,9 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
     if field_name != "procedure" and _is_weak(main.code):
         confidence *= WEAK_FACTOR
     main_code = better or main.code
-    contraceptive = (field_name == "procedure" and icpc.number(main_code) == PRESCRIPTION
-            and icpc.component(main_code) == "process"
-            and _contraceptive(norm.clean, [m.code for m in live]))
+    contraceptive = (field_name == "procedure" and icpc.component(main_code) == "process"
+                     and icpc.number(main_code) == PRESCRIPTION
+                     and _contraceptive(norm.clean, [m.code for m in live]))
     if contraceptive:
         main_code = f"W{PREVENTIVE_MEDICATION}"  # "renouvellement pilule": ICPC-2e -44
     others = tuple(dict.fromkeys(m.code for m in ranked if m.code != main_code))

@@ -57,7 +57,8 @@ IGNORABLE = frozenset(
 #: through edsnlp (the slow path), so the plain stream stays fast.
 QUALIFIER_CUES = re.compile(
     r"(?:^|\s)(?:pas|sans|absence|absent|absente|aucun|aucune|ni|non|negatif|negative|neg|"
-    r"elimine|eliminee|eliminer|exclu|exclue|ecarte|ecartee|ecarter|familial|familiale|familiaux|familiales|"
+    r"elimine|eliminee|eliminer|exclu|exclue|ecarte|ecartee|ecarter|"
+    r"familial|familiale|familiaux|familiales|"
     r"famille|pere|mere|frere|soeur|fils|fille|parent|parents|grand|grands|oncle|tante|cousin|"
     r"cousine|suspicion|suspecte|suspect|probable|possible|eventuel|eventuelle|hypothese|doute|"
     r"evoque|evoquer|rechercher|recherche|si|\?)(?=\s|$)"
