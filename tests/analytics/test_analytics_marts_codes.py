@@ -192,10 +192,12 @@ def test_stored_marts_give_the_same_figures(pair, name):
 
 
 @pytest.mark.parametrize("theme", ["surpoids", "examen", "diabete", "vaccination",
-                                   "polymedication", "depistage", "activite"])
+                                   "polymedication", "depistage", "activite", "general",
+                                   "motifs", "historique", "dependance", "sentinelle"])
 def test_a_dashboard_run_together_gives_each_indicator_its_own_answer(pair, theme):
     """`run_indicators` computes a shared frame once per request (a temporary table) for the
-    indicators that read it: the payloads are those of the indicators run one by one."""
+    indicators that read it, and the counts of one frame under several groupings in one
+    GROUPING SETS query: the payloads are those of the indicators run one by one."""
     from p4dp.analytics.compile import IndicatorError, run_indicators
     from p4dp.analytics.library import by_theme
 
@@ -212,6 +214,9 @@ def test_a_dashboard_run_together_gives_each_indicator_its_own_answer(pair, them
                 assert {**got, "generated_at": None} == {**alone, "generated_at": None}, ind.name
         if any(i.frame.materialize for i in inds):
             assert any(k[0] == "frame" for k in wh.sql_cache)  # the shared path was taken
+        if theme == "general":  # 16 counts of 9 frames: 9 queries, 6 of them grouped (per
+            # scope kind: base and practitioner here)
+            assert sum(k[0] == "grouped" for k in wh.sql_cache) == 6 * 2
 
 
 def test_dependence_reads_codes_up_to_the_reference_date(pair):

@@ -563,6 +563,88 @@ def _execute_shared(wh: Warehouse, inds: list[Indicator], scope: Scope, filters:
         con.execute(f"DROP TABLE IF EXISTS {_SHARED_TABLE}")
 
 
+# --- several counts of one frame, one scan --------------------------------------------------------
+#
+# A dashboard's headline figures are counts of the same frame under several groupings (the
+# consultations in total, per year, per kind …). Those indicators are answered by one query with
+# GROUPING SETS (`portable.grouping_sets_sql`) instead of one query each; the rows of each
+# grouping are then cut out, ordered and typed as the indicator's own query would give them.
+
+#: Dimensions computed per indicator (age bands have per-indicator breaks) or labelled after
+#: aggregation (weeks, months) stay on the one-query-per-indicator path.
+_UNGROUPED_DIMS = (Dim.AGE_BAND, Dim.WEEK, Dim.MONTH)
+
+
+def _groupable(ind: Indicator) -> bool:
+    return (not ind.is_line_list and ind.top is None and ind.where is None
+            and not ind.frame.materialize
+            and all(m.agg in ("count", "patients") for m in ind.measures)
+            and not any(b in _UNGROUPED_DIMS for b in ind.by))
+
+
+def _grouped_entry(wh: Warehouse, inds: list[Indicator], scope: Scope, filters: Filters
+                   ) -> dict:
+    """The GROUPING SETS query of `inds` (one frame) and, per indicator, where its figures are
+    in the result: a cache entry like `_to_sql`'s, with `indicators`."""
+    s, sf = _sentinel_request(scope, filters)
+    t = prepare(wh, inds[0], s, sf)
+    subject_col = "practitioner_id" if inds[0].frame.subject == "practitioner" else "patient_id"
+    dims = {b: _dimension(t, ind, b) for ind in inds for b in ind.by}
+    aggregates: dict[tuple, str] = {}
+    per_ind = []
+    for ind in inds:
+        aliases = {}
+        for m in ind.measures:
+            spec = ("count" if m.agg == "count" else "distinct",
+                    None if m.agg == "count" else subject_col, m.where)
+            aliases[m.name] = aggregates.setdefault(spec, f"_a{len(aggregates)}")
+        compiled = compile_on_frame(ind, t, sf)
+        per_ind.append({"name": ind.name, "by": list(ind.by), "aliases": aliases,
+                        "columns": [dict(c) for c in compiled.columns],
+                        "schema": {n: str(ty) for n, ty in compiled.expr.schema().items()}})
+    columns = dict(dims)
+    for spec in aggregates:  # the columns the aggregates read (a dimension may be one of them)
+        for c in spec[1:]:
+            if c is not None:
+                columns.setdefault(c, t[c])
+    entry = _to_sql(t.select(**columns), ())
+    sets = list(dict.fromkeys(tuple(i.by) for i in inds))
+    entry["sql"] = P.grouping_sets_sql(entry["sql"], list(dims), sets,
+                                       {a: spec for spec, a in aggregates.items()})
+    entry["indicators"] = per_ind
+    return entry
+
+
+def _execute_grouped(wh: Warehouse, inds: list[Indicator], scope: Scope, filters: Filters
+                     ) -> list[tuple[list[dict], pa.Table]]:
+    import pyarrow.compute as pc
+
+    registered = all(_registered(i) for i in inds)
+    names = ",".join(i.name for i in inds)
+    entry = _cached_sql(wh, ("grouped", tuple(inds), scope.kind, filters.age_at),
+                        f"grouped:{names}|{scope.kind}|{filters.age_at}" if registered else None,
+                        lambda: _grouped_entry(wh, inds, scope, filters))
+    values = _values(scope, filters)
+    result = wh.backend.con.execute(entry["sql"], {n: values[n] for n in entry["used"]}).arrow()
+    if hasattr(result, "read_all"):
+        result = result.read_all()
+    dims = [c[3:] for c in result.column_names if c.startswith("_g_")]
+    out = []
+    for spec in entry["indicators"]:
+        mask = None
+        for d in dims:  # the rows of this indicator's grouping set
+            test = pc.equal(result[f"_g_{d}"], 0 if d in spec["by"] else 1)
+            mask = test if mask is None else pc.and_(mask, test)
+        rows = result if mask is None else result.filter(mask)
+        if spec["by"]:
+            rows = rows.sort_by([(b, "ascending", "at_end") for b in spec["by"]])
+        names_ = [c["name"] for c in spec["columns"]]
+        cols = [rows[spec["aliases"].get(n, n)] for n in names_]
+        schema = ibis.schema(spec["schema"]).to_pyarrow()
+        out.append((spec["columns"], pa.table(cols, names=names_).cast(schema)))
+    return out
+
+
 def run_indicator(wh: Warehouse, ind: Indicator, scope: Scope = Scope(),
                   filters: Filters | None = None) -> dict:
     """Execute an indicator and return its JSON-able payload (the API's payload).
@@ -581,7 +663,8 @@ def run_indicators(wh: Warehouse, inds: list[Indicator], scope: Scope = Scope(),
     indicator that cannot answer the request gives its `IndicatorError` instead.
 
     Same payloads as `run_indicator` one by one; on DuckDB a frame marked `materialize` is
-    computed once for all the indicators that read it under the same scope.
+    computed once for all the indicators that read it under the same scope, and the counts of
+    one frame under several groupings are one GROUPING SETS query (`_execute_grouped`).
     """
     filters = filters or Filters()
     out: list[dict | IndicatorError | None] = [None] * len(inds)
@@ -592,12 +675,20 @@ def run_indicators(wh: Warehouse, inds: list[Indicator], scope: Scope = Scope(),
         except IndicatorError as e:
             out[i] = e
             continue
-        shared = ind.frame.materialize and _uses_sql_cache(wh)
-        groups.setdefault((ind.frame, scope_i) if shared else (i,), []).append(i)
-    for members in groups.values():
+        if not _uses_sql_cache(wh):
+            key: tuple = (i,)
+        elif ind.frame.materialize:
+            key = ("shared", ind.frame, scope_i)
+        elif _groupable(ind):
+            key = ("grouped", ind.frame, scope_i)
+        else:
+            key = (i,)
+        groups.setdefault(key, []).append(i)
+    for key, members in groups.items():
         scope_i = _effective_scope(inds[members[0]], scope)
         if len(members) > 1:
-            results = _execute_shared(wh, [inds[i] for i in members], scope_i, filters)
+            run = _execute_shared if key[0] == "shared" else _execute_grouped
+            results = run(wh, [inds[i] for i in members], scope_i, filters)
             for i, (columns, arrow) in zip(members, results):
                 out[i] = _payload(inds[i], scope_i, filters, columns, arrow)
             continue

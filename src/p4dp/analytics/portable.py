@@ -196,3 +196,33 @@ def safe_ratio(num: ir.NumericValue, den: ir.NumericValue) -> ir.FloatingValue:
 def percent(num: ir.NumericValue, den: ir.NumericValue, digits: int = 1) -> ir.FloatingValue:
     """100 × num / den rounded to `digits`, null when den is 0."""
     return (safe_ratio(num, den) * 100).round(digits)
+
+
+def grouping_sets_sql(frame_sql: str, dims: Sequence[str], sets: Sequence[Sequence[str]],
+                      aggregates: dict[str, tuple[str, str | None, str | None]]) -> str:
+    """One scan of `frame_sql` answering several GROUP BYs at once (SQL:1999 GROUPING SETS, in
+    DuckDB and Spark SQL alike; Ibis cannot express it). `dims` are columns of the frame; each
+    gets a `_g_<dim>` column, 0 in the rows of a set that groups by it (a null dimension value
+    is told apart from "not grouped" that way). `aggregates`: alias → (kind, column, where)
+    with kind "count" (rows; `column` unused) or "distinct" (distinct non-null `column`), `where`
+    a boolean column or None. Conditional counts are spelled with CASE, not FILTER, so that the
+    text is the same on both engines; a null `where` does not count, as with Ibis' `where=`.
+    Identifiers must be plain (letters, digits, underscores: checked)."""
+    def ident(name: str) -> str:
+        if not name.replace("_", "a").isalnum():
+            raise ValueError(f"not a plain identifier: {name!r}")
+        return name
+
+    def agg(kind: str, column: str | None, where: str | None) -> str:
+        value = "1" if kind == "count" else ident(column)
+        if where is not None:
+            value = f"CASE WHEN {ident(where)} THEN {value} END"
+        elif kind == "count":
+            return "count(*)"
+        return f"count({'DISTINCT ' if kind == 'distinct' else ''}{value})"
+
+    cols = [f"grouping({ident(d)}) AS _g_{d}" for d in dims] + list(dims)
+    cols += [f"{agg(*spec)} AS {ident(alias)}" for alias, spec in aggregates.items()]
+    groups = ", ".join("(" + ", ".join(ident(d) for d in s) + ")" for s in sets)
+    return (f"SELECT {', '.join(cols)} FROM ({frame_sql}) AS _frame "
+            f"GROUP BY GROUPING SETS ({groups})")
