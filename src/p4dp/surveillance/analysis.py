@@ -30,6 +30,12 @@ from p4dp.surveillance.stored import (
 LEVELS: dict[str, str] = {"above": "Dépassement du seuil", "epidemic": "Épidémie"}
 _NONE, _ABOVE, _EPIDEMIC = 0, 1, 2
 LEVEL_CODES = (None, "above", "epidemic")
+#: A single week above its threshold raises an alert only with at least this many cases in the
+#: series: over a near-zero baseline (Lyme disease in a small region, scabies in summer) one or two
+#: cases cross any threshold and would raise an alert a week. (Epidemics need two consecutive
+#: weeks above the threshold, which is their own guard against chance.) Project choice, in the spirit of the minimum
+#: counts of syndromic-surveillance systems (CDC EARS / ESSENCE flag nothing under a few cases).
+MIN_ALERT_CASES = 3
 
 
 @dataclass
@@ -61,7 +67,8 @@ def analyse(cube: Cube, last_data: dt.date | None = None) -> Analysis:
             b = baseline(cube.weeks, y, plan)
             # a negative expected incidence (a trend fitted near zero) means none
             expected[s, r], threshold[s, r] = np.maximum(b.expected, 0.0), b.threshold
-            level[s, r] = np.where(np.isfinite(y) & (y > b.threshold), _ABOVE, _NONE)
+            counted = np.isfinite(y) & (cube.cases[s, r] >= MIN_ALERT_CASES)
+            level[s, r] = np.where(counted & (y > b.threshold), _ABOVE, _NONE)
             eps = epidemics(y, b.threshold)
             for e in eps:
                 level[s, r, e.start:e.end + 1] = _EPIDEMIC
