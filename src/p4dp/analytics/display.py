@@ -33,6 +33,30 @@ def format_date_fr(value: dt.date | dt.datetime) -> str:
     return value.strftime("%d/%m/%Y")
 
 
+#: French labels of the common data model's category codes (the `kind` columns of encounter,
+#: history, biometric and antecedent in `cdm/tables.py`), as the seed's dashboards show them.
+CATEGORY_LABELS_FR: dict[str, str] = {
+    # encounter.kind
+    "cabinet": "Cabinet", "visite": "Visite à domicile", "teleconsultation": "Téléconsultation",
+    "telephone": "Téléphone", "autre": "Autre",
+    # history.kind
+    "tobacco": "Tabac", "alcohol": "Alcool", "drugs": "Drogues", "occupation": "Profession",
+    "family_situation": "Situation familiale", "physical_activity": "Activité physique",
+    # biometric.kind
+    "weight": "Poids", "height": "Taille", "bmi": "IMC", "systolic_bp": "PA systolique",
+    "diastolic_bp": "PA diastolique", "heart_rate": "Fréquence cardiaque",
+    "temperature": "Température", "head_circumference": "Périmètre crânien",
+    "waist_circumference": "Tour de taille",
+    # antecedent.kind
+    "medical": "Médical", "surgical": "Chirurgical", "family": "Familial", "allergy": "Allergie",
+}
+
+
+def category_fr(value: object) -> object:
+    """The French label of a category code of the data model, or the value unchanged."""
+    return CATEGORY_LABELS_FR.get(value, value) if isinstance(value, str) else value
+
+
 def display_fr(value: object) -> str:
     """A payload value as shown to a French user ("" for null)."""
     if value is None:

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from fastapi import HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
-from p4dp.analytics.display import display_fr
+from p4dp.analytics.display import category_fr, display_fr
 from p4dp.analytics.model import Filters, Period
 from p4dp.governance.access import AccessDenied, Principal, SCOPE_LABELS_FR, scopes_for
 from p4dp.governance.serve import DataResult, ServiceUnavailable
@@ -83,8 +83,10 @@ def displayed(payload: dict) -> dict:
 
 def _shown(column: dict, value: object) -> str:
     # a year or an age is a label, not a quantity: "2020", never "2 020"
-    if column.get("role") == "dimension" and isinstance(value, int):
-        return str(value)
+    if column.get("role") == "dimension":
+        if isinstance(value, int):
+            return str(value)
+        value = category_fr(value)
     return display_fr(value)
 
 

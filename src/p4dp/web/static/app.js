@@ -106,10 +106,13 @@
       png.addEventListener("click", () => Plotly.downloadImage(div, { format: "png", filename: name, width: 1000, height: 500 }));
       tools.appendChild(png);
       box.appendChild(div);
+      // a ranked list (top 20) shows every label: one category per tick, 22 px a bar
+      const ranked = shown[0].orientation === "h";
       Plotly.react(div, shown, {
-        separators: ", ", margin: { t: 10, r: 10, b: 60, l: shown[0].orientation === "h" ? 220 : 60 },
-        height: 340, barmode: "group", legend: { orientation: "h" }, font: { family: "sans-serif" },
-        yaxis: { automargin: true }, xaxis: { automargin: true },
+        separators: ", ", margin: { t: 10, r: 10, b: 60, l: ranked ? 220 : 60 },
+        height: ranked ? Math.max(340, 22 * shown[0].y.length + 70) : 340, barmode: "group",
+        legend: { orientation: "h" }, font: { family: "sans-serif" },
+        yaxis: ranked ? { automargin: true, dtick: 1 } : { automargin: true }, xaxis: { automargin: true },
       }, { displayModeBar: false, responsive: true });
     }
     if (p.suppressed_cells && p.suppressed_cells.length) {
