@@ -42,11 +42,19 @@ def themes(request: Request) -> list[dict]:
              "indicators": [i.name for i in by_theme(t)]} for t in themes_for(p.role)]
 
 
+def shown_indicators(p, theme: str) -> list:
+    """A tab's panels for this user: a panel on a GP's own patients ("personnel", line lists) is
+    not shown to someone who has none (its API twin still answers with a refusal)."""
+    return [i for i in by_theme(theme)
+            if (i.scope_policy != "practitioner" or p.can("personal_scope"))
+            and (not i.is_line_list or p.can("line_lists"))]
+
+
 @router.get("/themes/{theme}", summary="Données d'un onglet thématique (toutes ses vignettes)")
 @allow(capability="theme:{theme}")
 def theme_data(request: Request, theme: ThemeName,
                s: Annotated[Slicers, Depends(slicers)]) -> dict:
-    names = [i.name for i in by_theme(theme)]
+    names = [i.name for i in shown_indicators(principal_of(request), theme)]
     result = run_data(request, names, s)
     return fast_json({"theme": theme, "title_fr": THEMES[theme],
                       "scope_choice": result.scope_key,
