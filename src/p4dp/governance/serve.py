@@ -8,11 +8,12 @@ refused. Nothing else in the web app opens the warehouse.
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,8 @@ from p4dp.analytics.compile import Warehouse
 from p4dp.analytics.library import all_indicators
 from p4dp.analytics.model import Filters, Scope
 from p4dp.analytics.runner import open_warehouse, run_protected
-from p4dp.governance.access import (AccessDenied, Principal, may_see_whole_base, resolve_scope)
+from p4dp.governance.access import (AccessDenied, Principal, may_see_whole_base, resolve_scope,
+                                    themes_for)
 from p4dp.governance.audit import Event, record
 from p4dp.governance.store import Store
 from p4dp.privacy.disclosure import Policy, sees_exact
@@ -31,6 +33,8 @@ MAX_INDICATORS_PER_REQUEST = 20
 #: Protected payloads kept in memory, keyed by requester, scope, filters and the warehouse file's
 #: modification time (a new load changes it, so nothing stale is served).
 RESULT_CACHE_SIZE = 512
+#: Warming fills at most half of the cache: the rest is for what users actually ask.
+WARM_MAX_PAYLOADS = RESULT_CACHE_SIZE // 2
 
 
 class ServiceUnavailable(RuntimeError):
@@ -67,6 +71,10 @@ class DataService:
         self._cache: OrderedDict[tuple, dict] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._inflight: dict[tuple, threading.Lock] = {}
+        #: Who the default views are computed for after a start or a load (`warm_after_loads`).
+        self._principals: Callable[[], list[Principal]] | None = None
+        self._warmed_stamp: float | None = None
+        self._closed = False
 
     # --- warehouse connections -------------------------------------------------------------
 
@@ -90,11 +98,55 @@ class DataService:
             self._pool.put(wh)
 
     def close(self) -> None:
+        self._closed = True
         with self._pool_lock:
             if self._pool is not None:
                 while not self._pool.empty():
                     self._pool.get().backend.disconnect()
                 self._pool = None
+
+    # --- warming: the default view of every tab, computed before anyone asks ----------------
+
+    def warm_after_loads(self, principals: Callable[[], list[Principal]]) -> None:
+        """From now on, after the start and after each new load (the warehouse file changes),
+        compute in a background thread the default view (default scope, no slicer) of every
+        tab each of `principals()` may open, into the result cache: the first visitor of a tab
+        reads it instead of waiting for its queries."""
+        self._principals = principals
+        self._maybe_warm()
+
+    def _maybe_warm(self) -> None:
+        stamp = self._stamp()
+        with self._cache_lock:
+            if (self._principals is None or self._closed or stamp == self._warmed_stamp
+                    or not self.warehouse_path.is_file()):
+                return
+            self._warmed_stamp = stamp
+        threading.Thread(target=self.warm, args=(self._principals(),), daemon=True,
+                         name="p4dp-warm").start()
+
+    def warm(self, principals: Sequence[Principal]) -> int:
+        """Default views of every tab of each principal into the result cache (one connection
+        at a time: users keep the others), shared scopes (researchers…) before personal ones
+        (each GP), at most `WARM_MAX_PAYLOADS`; not audited, nobody receives the figures.
+        Returns the number of tabs computed."""
+        from p4dp.analytics.library import by_theme
+
+        done = payloads = 0
+        for p in sorted(principals, key=lambda p: p.practitioner_id is not None):
+            for theme in themes_for(p.role):
+                inds = list(by_theme(theme))
+                payloads += len(inds)
+                if self._closed or payloads > WARM_MAX_PAYLOADS:
+                    return done
+                try:
+                    _, scope = resolve_scope(p, None)
+                    self._payloads(p, inds, scope, Filters(), may_see_whole_base(p), warm=True)
+                    done += 1
+                except Exception:  # a tab that fails here fails again, reported, when asked
+                    logging.getLogger(__name__).exception("warming %s for %s", theme,
+                                                          p.username)
+        return done
 
     def _stamp(self) -> float:
         try:
@@ -140,9 +192,11 @@ class DataService:
         return result
 
     def _payloads(self, p: Principal, inds: list, scope: Scope, filters: Filters,
-                  whole_base: bool) -> list[dict]:
+                  whole_base: bool, warm: bool = False) -> list[dict]:
         """Protected payloads in the order of `inds`: cached ones, then the others in one
         `run_protected` call (a dashboard computes its shared frames once)."""
+        if not warm:
+            self._maybe_warm()
         exact = sees_exact(p.requester, scope.as_dict())
         stamp = self._stamp()
         request_key = (stamp, p.role, p.practitioner_id if exact else None, scope.kind,

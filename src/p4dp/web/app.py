@@ -24,7 +24,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from p4dp.analytics.display import display_fr
-from p4dp.governance.access import CAPABILITIES, SCOPE_LABELS_FR, themes_for
+from p4dp.governance.access import CAPABILITIES, SCOPE_LABELS_FR, Principal, themes_for
 from p4dp.governance.accounts import ROLE_LABELS_FR
 from p4dp.governance.serve import DataService
 from p4dp.governance.store import Store, open_store
@@ -151,11 +151,22 @@ def render(request: Request, template: str, status_code: int = 200, **context) -
         status_code=status_code)
 
 
+def active_principals(store: Store) -> list[Principal]:
+    """Every active account, as the access rules see it (whose tabs are warmed)."""
+    from sqlalchemy import select
+
+    from p4dp.governance.models import User
+
+    with store.sessions() as s:
+        return [Principal.of(u) for u in s.scalars(select(User).where(User.is_active))]
+
+
 def create_app(settings: Settings, store: Store | None = None,
                warehouse_path: Path | str | None = None) -> FastAPI:
     store = store or open_store(settings)
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        _app.state.data.warm_after_loads(lambda: active_principals(store))
         yield
         _app.state.data.close()
 
