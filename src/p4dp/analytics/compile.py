@@ -577,7 +577,6 @@ _UNGROUPED_DIMS = (Dim.AGE_BAND, Dim.WEEK, Dim.MONTH)
 
 def _groupable(ind: Indicator) -> bool:
     return (not ind.is_line_list and ind.top is None and ind.where is None
-            and not ind.frame.materialize
             and all(m.agg in ("count", "patients") for m in ind.measures)
             and not any(b in _UNGROUPED_DIMS for b in ind.by))
 
@@ -620,9 +619,9 @@ def _execute_grouped(wh: Warehouse, inds: list[Indicator], scope: Scope, filters
     import pyarrow.compute as pc
 
     registered = all(_registered(i) for i in inds)
-    names = ",".join(i.name for i in inds)
+    disk_key = f"grouped:{','.join(i.name for i in inds)}|{scope.kind}|{filters.age_at}"
     entry = _cached_sql(wh, ("grouped", tuple(inds), scope.kind, filters.age_at),
-                        f"grouped:{names}|{scope.kind}|{filters.age_at}" if registered else None,
+                        disk_key if registered else None,
                         lambda: _grouped_entry(wh, inds, scope, filters))
     values = _values(scope, filters)
     result = wh.backend.con.execute(entry["sql"], {n: values[n] for n in entry["used"]}).arrow()
@@ -638,10 +637,10 @@ def _execute_grouped(wh: Warehouse, inds: list[Indicator], scope: Scope, filters
         rows = result if mask is None else result.filter(mask)
         if spec["by"]:
             rows = rows.sort_by([(b, "ascending", "at_end") for b in spec["by"]])
-        names_ = [c["name"] for c in spec["columns"]]
-        cols = [rows[spec["aliases"].get(n, n)] for n in names_]
+        names = [c["name"] for c in spec["columns"]]
+        cols = [rows[spec["aliases"].get(n, n)] for n in names]
         schema = ibis.schema(spec["schema"]).to_pyarrow()
-        out.append((spec["columns"], pa.table(cols, names=names_).cast(schema)))
+        out.append((spec["columns"], pa.table(cols, names=names).cast(schema)))
     return out
 
 

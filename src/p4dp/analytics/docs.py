@@ -42,7 +42,8 @@ slower): `mart_child_bmi` (same-day weight + height pairs of children 6–15, BM
 frames over the large tables (`encounters`, `problems`, `biometrics`, `lab_results`,
 `vaccinations`, `prescriptions`): each frame's rows joined with the patient context (sex, birth
 year and month, practice, region, treating GP; patients who objected left out), stored in date
-order so that a date range skips whole row groups. Only request-independent values are
+order so that a date range skips whole row groups, and partitioned by the event's own
+`source_id` so that the refresh after a load reads that source's rows only. Only request-independent values are
 precomputed: date range, reference date, scope and filters still apply on top, and a spec test
 compares every reading indicator with and without the stored marts.
 
@@ -50,7 +51,11 @@ Indicators of one request that read the same per-patient frame (`Frame.materiali
 diabetes follow-up, the screening status, the dTP status, the INR patients, the polymedication
 and child BMI frames, the patients seen) get it computed once into a temporary table that each
 of them aggregates (`run_indicators`, used by `run_protected`): a dashboard no longer computes
-the three screening statuses three times.
+the three screening statuses three times. Counts of one event frame under several groupings
+(the consultations in total, per year and per kind …) are one query with `GROUPING SETS`
+(`portable.grouping_sets_sql`, SQL common to DuckDB and Spark): `general` runs 9 queries instead
+of 16. The web app computes the default view of every tab into its result cache after each
+start and each load (`DataService.warm_after_loads`).
 
 The same definitions run on Spark (`p4dp.warehouse.spark.connect_spark` over
 `p4dp.warehouse.parquet.export_parquet`): `tests/engines` runs every indicator on the `tiny`
@@ -116,6 +121,49 @@ above it: their time is distinct-patient counts per period and per kind over mil
 events, which no request-independent mart can answer exactly (see the last paragraph). The
 cold full library was not re-measured on a quiet machine; at load 9 it took 29.0 s (empty SQL
 cache) and 23.3 s (warm), against 26.8 / 26.5 s at load 3–6 in the first round.
+
+### Third round: cheaper frame marts, grouped counts (`primege` and `demo`)
+
+Measured on 2026-11-29 between 11:15 and 11:45 UTC, load average noted per figure.
+
+The frame marts made a full rebuild of the marts on `primege` take 260 s (load 11) instead of
+5.6 s, and each load ≈ 1.5 s more per batch; `EXPLAIN ANALYZE` showed a second join with
+`patient` (for the partition column) and, per source, a full scan of the event table (the
+source filter sat on the patient's `source_id`, which DuckDB cannot push into the event scan).
+The partition is now the event's own `source_id`:
+
+| measure | before | after |
+| --- | ---: | ---: |
+| `refresh_marts(con)`, all marts, all 40 sources, `primege` | 260 s (load 11) | 50.9 s (load 6) |
+| the six frame marts, all 12 sources, `demo` | 17 s (load 4) | 8.8 s (load 8) |
+| the six frame marts, one source (`arm`, the largest), `demo` | 2.5 s (load 4) | 0.55 s (load 0.8) |
+| the six frame marts, one source, `primege` (40 sources) | ≈ 1.5 s | 0.54 s (load 0.8) |
+| `P4DP_HOME=… p4dp demo --no-serve` (network, ingest of 12 sources, surveillance, accounts) | — | 2 min 16 s (load 4 → 0.8) |
+
+The per-source refresh no longer grows with the warehouse; the demo's ingestion stage took
+101 s in that run (12 batches: 42.7 s of per-batch load time, marts included), against 80 s in
+the ingestion benchmark before the frame marts (load 1.5), so loading still costs ≈ 0.5 s per
+batch more than without frame marts.
+
+Grouped counts, `general` on `primege` with default filters, the two versions alternating in
+one process (medians of 3, load 7.5–8.5): whole base 4,536 ms grouped / 4,419 ms one query per
+indicator (no gain: the time is the distinct-patient count of each frame, which `GROUPING SETS`
+does not share), region 1,350 / 1,676 ms (0.81), practice 347 / 365 ms, one GP 564 / 748 ms
+(0.75). Integer surrogate keys for patients were measured and not added: `count(DISTINCT …)`
+over the 5.2M problems takes 0.54 s on the pseudonym strings and 0.44 s on a 64-bit hash of
+them, 0.54 / 0.48 s per year of encounters on a dense integer key (load 7.6): under 20 %, for
+a key table kept in step with every load and withdrawal.
+
+`bench_analytics.py WAREHOUSE --theme general,activite --runs 30` on the refreshed copy right
+after (load average 1–4, rising while it ran): cold full library 10.0 s with an empty SQL cache
+and 10.6 s with a warm one (researcher, disclosure control), 17.3 / 13.4 s queries only;
+`general` p50 301 ms, p95 1,716 ms (plain SQL, one query per indicator: 332 / 1,845 ms);
+`activite` p50 490 ms, p95 1,907 ms (491 / 2,080 ms). **The targets are still missed on
+`primege`** for these two dashboards (p95 < 300 ms) and for the cold full library (< 5 s): the
+slow filter sets are the whole base and the regions, where `EXPLAIN ANALYZE` puts the time in
+the `count(DISTINCT patient_id)` hash aggregates (consultations of the whole base: 3.8 s of CPU
+for 3.47M rows, the scan 0.24 s). Exact distinct-patient counts that do not scan every event
+(per-patient presence per period, stored) are what is left to try.
 
 ### On the `primege` preset
 
