@@ -492,12 +492,18 @@ def _cached_sql(wh: Warehouse, key: tuple, disk_key: str | None, build) -> dict:
     return entry
 
 
-def _run_sql(wh: Warehouse, entry: dict, values: dict) -> pa.Table:
+def _fetch(wh: Warehouse, entry: dict, values: dict) -> pa.Table:
+    """The result of a cache entry's SQL with the request's parameter values, as DuckDB types
+    it."""
     arrow = wh.backend.con.execute(entry["sql"], {n: values[n] for n in entry["used"]}).arrow()
     if hasattr(arrow, "read_all"):  # DuckDB ≥ 1.4 may return a record batch reader
         arrow = arrow.read_all()
+    return arrow
+
+
+def _run_sql(wh: Warehouse, entry: dict, values: dict) -> pa.Table:
     # DuckDB sums integers into HUGEINT (Arrow decimal): back to the types Ibis promised
-    return arrow.cast(entry["arrow_schema"])
+    return _fetch(wh, entry, values).cast(entry["arrow_schema"])
 
 
 def _uses_sql_cache(wh: Warehouse) -> bool:
@@ -623,10 +629,7 @@ def _execute_grouped(wh: Warehouse, inds: list[Indicator], scope: Scope, filters
     entry = _cached_sql(wh, ("grouped", tuple(inds), scope.kind, filters.age_at),
                         disk_key if registered else None,
                         lambda: _grouped_entry(wh, inds, scope, filters))
-    values = _values(scope, filters)
-    result = wh.backend.con.execute(entry["sql"], {n: values[n] for n in entry["used"]}).arrow()
-    if hasattr(result, "read_all"):
-        result = result.read_all()
+    result = _fetch(wh, entry, _values(scope, filters))
     dims = [c[3:] for c in result.column_names if c.startswith("_g_")]
     out = []
     for spec in entry["indicators"]:
