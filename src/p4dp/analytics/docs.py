@@ -143,7 +143,10 @@ The partition is now the event's own `source_id`:
 The per-source refresh no longer grows with the warehouse; the demo's ingestion stage took
 101 s in that run (12 batches: 42.7 s of per-batch load time, marts included), against 80 s in
 the ingestion benchmark before the frame marts (load 1.5), so loading still costs ≈ 0.5 s per
-batch more than without frame marts.
+batch more than without frame marts; `benchmarks/bench_ingest.py` on the same demo network
+(4.02M rows, load 5 → 2) took 105.4 s in all, 8.1 s of it refreshing marts and 22.6 s in the
+commit, against 80.4 s (marts 0.5 s) before the frame marts: **ingestion is still slower than
+it was**; which frame marts pay for their copy of the rows is not yet decided.
 
 Grouped counts, `general` on `primege` with default filters, the two versions alternating in
 one process (medians of 3, load 7.5–8.5): whole base 4,536 ms grouped / 4,419 ms one query per
