@@ -69,12 +69,14 @@
     }
     const type = chart === "line" || (!chart && TIME_DIMS.includes(cols[xi].name)) ? "scatter" : "bar";
     if (other) {
+      // by two dimensions (age × sex …): a prevalence table charts its share, not its counts
+      const main = counts.find(([c]) => c.kind === "share") || counts[0];
       const groups = new Map();
       p.rows.forEach((r, k) => {
         const g = p.display_rows[k][other[1]];
         if (!groups.has(g)) groups.set(g, { x: [], y: [] });
         groups.get(g).x.push(xs[k]);
-        groups.get(g).y.push(r[counts[0][1]]);
+        groups.get(g).y.push(r[main[1]]);
       });
       return [...groups].map(([g, d]) => ({ type, name: g, x: d.x, y: d.y, connectgaps: false }));
     }
