@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 from conftest import ARTIFACTS, login
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -64,7 +65,8 @@ def test_researcher_builds_a_cohort_with_the_picker_and_a_gp_lists_their_patient
     page.get_by_label("Titre").fill("Adultes hypertendus (v2)")
     page.get_by_role("button", name="Enregistrer", exact=True).click()
     page.wait_for_selector("#save-status:has-text('version 2')")
-    assert page.locator("#versions li").count() == 2
+    # the list of versions is refreshed by its own request after the save: wait for it
+    expect(page.locator("#versions li")).to_have_count(2)
     assert [e for e in errors if "422" not in e] == []  # the refused age range is the only 4xx
 
     gp = browser.new_context(locale="fr-FR").new_page()
