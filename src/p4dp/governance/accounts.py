@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from p4dp.governance.audit import Event, append
 from p4dp.governance.models import User
@@ -124,10 +123,6 @@ def add_user(store: Store, new: NewUser, *, actor: str = "cli") -> User:
 def list_users(store: Store) -> list[User]:
     with store.sessions() as s:
         return list(s.scalars(select(User).order_by(User.role, User.username)))
-
-
-def get_user(session: Session, user_id: int) -> User | None:
-    return session.get(User, user_id)
 
 
 def set_active(store: Store, username: str, active: bool, *, actor: str = "cli") -> User:

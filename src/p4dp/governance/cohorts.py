@@ -17,10 +17,11 @@ import json
 from datetime import UTC, datetime
 
 from sqlalchemy import (CheckConstraint, DateTime, ForeignKey, Integer, String, Text,
-                        UniqueConstraint, or_, select)
+                        UniqueConstraint, select)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from p4dp.governance.audit import Event, append, record
+from p4dp.governance.models import is_shared_with, roles_check, shared_with
 from p4dp.governance.store import Base, Store
 from p4dp.privacy.disclosure import ROLES
 
@@ -32,8 +33,7 @@ class CohortDefinition(Base):
     """A saved definition; its rules live in its versions. `shared_role` null = private."""
 
     __tablename__ = "cohort_definition"
-    __table_args__ = (CheckConstraint("shared_role IS NULL OR shared_role IN ("
-                                      + ", ".join(f"'{r}'" for r in ROLES) + ")",
+    __table_args__ = (CheckConstraint(roles_check("shared_role", nullable=True),
                                       name="shared_role"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -125,16 +125,11 @@ def update(store: Store, definition_id: int, user_id: int, actor: str, role: str
         return _summary(d, True)
 
 
-def _visible(d: CohortDefinition | None, user_id: int, role: str) -> bool:
-    return d is not None and (d.owner_id == user_id or d.shared_role == role)
-
-
 def visible(store: Store, user_id: int, role: str) -> list[dict]:
     """Definitions the user owns or that are shared with their role, by title."""
     with store.sessions() as s:
-        rows = s.scalars(select(CohortDefinition).where(or_(
-            CohortDefinition.owner_id == user_id, CohortDefinition.shared_role == role))
-            .order_by(CohortDefinition.title, CohortDefinition.id))
+        rows = s.scalars(select(CohortDefinition)
+            .where(shared_with(CohortDefinition, user_id, role)).order_by(CohortDefinition.title, CohortDefinition.id))
         return [_summary(d, d.owner_id == user_id) for d in rows]
 
 
@@ -144,7 +139,7 @@ def get(store: Store, definition_id: int, user_id: int, role: str,
     missing, not visible, or no such version."""
     with store.sessions() as s:
         d = s.get(CohortDefinition, definition_id)
-        if not _visible(d, user_id, role):
+        if not is_shared_with(d, user_id, role):
             return None
         v = s.scalar(select(CohortVersion).where(
             CohortVersion.definition_id == definition_id,
@@ -159,7 +154,7 @@ def versions(store: Store, definition_id: int, user_id: int, role: str) -> list[
     """Every kept version of a visible definition, oldest first (None when not visible)."""
     with store.sessions() as s:
         d = s.get(CohortDefinition, definition_id)
-        if not _visible(d, user_id, role):
+        if not is_shared_with(d, user_id, role):
             return None
         rows = s.scalars(select(CohortVersion).where(CohortVersion.definition_id == definition_id)
                          .order_by(CohortVersion.version))

@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from p4dp.governance import accounts, audit
+from p4dp.governance.models import scope_label
 from p4dp.governance.store import StoreError, open_store
 from p4dp.privacy.disclosure import ROLES
 from p4dp.settings import get_settings
@@ -63,8 +64,7 @@ def users_list() -> None:
     for col in ("identifiant", "nom", "rôle", "périmètre", "actif"):
         table.add_column(col)
     for u in accounts.list_users(_store()):
-        scope = u.practitioner_id or u.region_code or u.department or "national"
-        table.add_row(u.username, u.display_name, accounts.ROLE_LABELS_FR[u.role], scope,
+        table.add_row(u.username, u.display_name, accounts.ROLE_LABELS_FR[u.role], scope_label(u),
                       "oui" if u.is_active else "non")
     console.print(table)
 

@@ -12,10 +12,11 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, Text, or_, select
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from p4dp.governance.audit import Event, append
+from p4dp.governance.models import is_shared_with, roles_check, shared_with
 from p4dp.governance.store import Base, Store
 from p4dp.privacy.disclosure import ROLES
 
@@ -33,8 +34,7 @@ class SavedDashboard(Base):
     """A dashboard composed in the editor. `shared_role` null = private to its owner."""
 
     __tablename__ = "saved_dashboard"
-    __table_args__ = (CheckConstraint("shared_role IS NULL OR shared_role IN ("
-                                      + ", ".join(f"'{r}'" for r in ROLES) + ")",
+    __table_args__ = (CheckConstraint(roles_check("shared_role", nullable=True),
                                       name="shared_role"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -153,9 +153,8 @@ def create(store: Store, owner_id: int, actor: str, role: str, title: str, panel
 def visible(store: Store, user_id: int, role: str) -> list[dict]:
     """Dashboards the user owns or that are shared with their role."""
     with store.sessions() as s:
-        rows = s.scalars(select(SavedDashboard).where(or_(
-            SavedDashboard.owner_id == user_id, SavedDashboard.shared_role == role))
-            .order_by(SavedDashboard.title, SavedDashboard.id))
+        rows = s.scalars(select(SavedDashboard)
+            .where(shared_with(SavedDashboard, user_id, role)).order_by(SavedDashboard.title, SavedDashboard.id))
         return [as_dict(d) for d in rows]
 
 
@@ -163,7 +162,7 @@ def get_visible(store: Store, dashboard_id: int, user_id: int, role: str) -> dic
     """The dashboard if the user may open it, else None (a foreign id looks like a missing one)."""
     with store.sessions() as s:
         d = s.get(SavedDashboard, dashboard_id)
-        if d is None or not (d.owner_id == user_id or d.shared_role == role):
+        if not is_shared_with(d, user_id, role):
             return None
         return as_dict(d)
 

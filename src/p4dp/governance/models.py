@@ -9,13 +9,34 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, Text,
-                        UniqueConstraint)
+                        UniqueConstraint, or_)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from p4dp.governance.store import Base
 from p4dp.privacy.disclosure import ROLES
 
-ROLE_CHECK = "role IN (" + ", ".join(f"'{r}'" for r in ROLES) + ")"
+
+
+def roles_check(column: str, nullable: bool = False) -> str:
+    """SQL check that `column` holds one of ROLES (or null when `nullable`)."""
+    allowed = f"{column} IN (" + ", ".join(f"'{r}'" for r in ROLES) + ")"
+    return f"{column} IS NULL OR {allowed}" if nullable else allowed
+
+
+def shared_with(model, user_id: int, role: str):
+    """SQL condition: rows of `model` (with `owner_id` and `shared_role`) the user owns or that are
+    shared with their role — saved dashboards and cohort definitions."""
+    return or_(model.owner_id == user_id, model.shared_role == role)
+
+
+def is_shared_with(row, user_id: int, role: str) -> bool:
+    """The same rule as `shared_with`, on one loaded row (None when missing: not visible)."""
+    return row is not None and (row.owner_id == user_id or row.shared_role == role)
+
+
+def scope_label(user) -> str:
+    """What an account's data scope is, in one word for lists of accounts."""
+    return user.practitioner_id or user.region_code or user.department or "national"
 
 
 class User(Base):
@@ -28,7 +49,7 @@ class User(Base):
     """
 
     __tablename__ = "app_user"
-    __table_args__ = (CheckConstraint(ROLE_CHECK, name="role"),)
+    __table_args__ = (CheckConstraint(roles_check("role"), name="role"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)

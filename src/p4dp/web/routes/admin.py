@@ -12,7 +12,7 @@ from sqlalchemy import select
 from p4dp.governance import accounts, audit
 from p4dp.governance.access import AccessDenied
 from p4dp.governance.audit import Event, record
-from p4dp.governance.models import AuditEntry
+from p4dp.governance.models import AuditEntry, scope_label
 from p4dp.governance.serve import ServiceUnavailable
 from p4dp.web.security import Refused, allow, principal_of, refuse
 
@@ -104,7 +104,7 @@ def audit_page(request: Request,
 def _users(request: Request) -> list[dict]:
     return [{"username": u.username, "display_name": u.display_name, "role": u.role,
              "role_label": accounts.ROLE_LABELS_FR[u.role],
-             "scope": u.practitioner_id or u.region_code or u.department or "national",
+             "scope": scope_label(u),
              "active": u.is_active,
              "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None}
             for u in accounts.list_users(request.app.state.store)]
