@@ -10,12 +10,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browser_site import (ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PASSWORD,  # noqa: E402, F401
-                          free_port, login)
+# helpers live in uniquely named modules (browser_site, web_client, site_data): two folders'
+# `conftest` modules would shadow each other when a test imported from `conftest`
+from browser_site import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PASSWORD, free_port  # noqa: E402
 from site_data import build_site_warehouse  # noqa: E402
-# `from conftest import …` may get this conftest or tests/web's: both export both folders' helpers
-from web_client import (ACCOUNTS, ROLE_ACCOUNT, Browser, add_accounts,  # noqa: E402, F401
-                        audit_entries, csrf_of, make_app)
 
 
 @pytest.fixture(scope="session")

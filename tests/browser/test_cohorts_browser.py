@@ -8,7 +8,7 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-from conftest import ARTIFACTS, login
+from browser_site import ARTIFACTS, login
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

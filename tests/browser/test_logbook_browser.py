@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ARTIFACTS, free_port
+from browser_site import ARTIFACTS, free_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "logbook"))
 from logbook_helpers import PASSWORD, build_warehouse, make_network  # noqa: E402

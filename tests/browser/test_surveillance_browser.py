@@ -4,7 +4,7 @@ the threshold (strict CSP, nothing from outside), the selectors change the syndr
 from __future__ import annotations
 
 import pytest
-from conftest import ARTIFACTS, login
+from browser_site import ARTIFACTS, login
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "browser"))
-# `from conftest import …` in a test module may get this conftest or tests/browser's (whichever
-# was imported first when both folders are collected): both export the helpers of both folders.
-from browser_site import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, free_port, login  # noqa: E402, F401
 from site_data import build_site_warehouse
-from web_client import (ACCOUNTS, PASSWORD, ROLE_ACCOUNT, Browser,  # noqa: F401 - re-exported
-                        add_accounts, audit_entries, csrf_of, make_app)
+from web_client import Browser, add_accounts, make_app
 
 from p4dp.governance.store import Store
 

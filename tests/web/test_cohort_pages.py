@@ -8,7 +8,7 @@ import copy
 import json
 
 import pytest
-from conftest import PASSWORD, Browser, audit_entries, make_app
+from web_client import PASSWORD, Browser, audit_entries, make_app
 from site_data import GP1
 
 from p4dp.governance.accounts import NewUser, add_user

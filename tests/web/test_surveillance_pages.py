@@ -3,7 +3,7 @@ region scope, bulletin downloads, bad input — every read audited."""
 
 from __future__ import annotations
 
-from conftest import audit_entries
+from web_client import audit_entries
 from site_data import REGION1, REGION2
 
 
