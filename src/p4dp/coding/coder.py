@@ -652,13 +652,21 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
     test_letter = next((m.entry.code[0] if not m.entry.code.startswith("-") else m.entry.letter
                         for m in live if icpc.component(m.entry.code) == "process"
                         and (m.entry.letter or not m.entry.code.startswith("-"))), None)
+    # "dosage TSH", "ionogramme créatinine", "renouvellement antihypertenseur": the same act
+    # named again with its body system gives the generic wording that letter.
+    act_letters: dict[int, str] = {}
+    for m in live:
+        if icpc.component(m.entry.code) == "process":
+            own_letter = m.entry.letter if m.entry.code.startswith("-") else m.entry.code[0]
+            if own_letter:
+                act_letters.setdefault(icpc.number(m.entry.code), own_letter)
     for m in live:
         code = m.entry.code
         if code.startswith("-"):
             own = test_letter if icpc.number(code) in (RESULTS, LETTER_RECEIVED) else None
             if own is None and chapter is None and icpc.number(code) == PRESCRIPTION:
                 own = _drug_chapter(norm.clean)  # "Kardegic", "renouvellement Ventoline"
-            letter = chapter or m.entry.letter or own or "A"
+            letter = chapter or m.entry.letter or act_letters.get(icpc.number(code)) or own or "A"
             if letter == lexicon_mod.SOCIAL and icpc.number(code) in lexicon_mod.ADMINISTRATIVE:
                 letter = "A"  # "certificat coups et blessures": a form, no body system
             code = letter + code[1:]
@@ -760,7 +768,7 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
                       f"< {min_confidence:.2f} ({explanation})", others)
     return Coding(main_code, confidence, explanation, others,
                   default_chapter=chapter is None and main.entry.code.startswith("-")
-                  and not main.entry.letter)
+                  and not main.entry.letter and icpc.number(main.entry.code) not in act_letters)
 
 
 def _model_coding(norm: Normalised, min_confidence: float, process_only: bool = False) -> Coding:
