@@ -183,6 +183,13 @@ COMPANION_WORDS = frozenset({"avec", "accompagne", "accompagnee", "amene", "amen
 #: cœliaque", "sa mère a eu un cancer"): a family context edsnlp's family pipe misses.
 RELATIVE_HAS = frozenset({"a", "avait", "avec", "eu", "decede", "decedee", "mort", "morte",
                           "atteint", "atteinte"})
+#: A partner named before a problem ("mari alcoolique", "épouse atteinte d'Alzheimer") makes
+#: it the patient's social problem (ICPC-2e Z13 "Partner's behaviour problem" for the partner's
+#: drinking or drug use, Z14 "Partner's illness problem" otherwise), not the patient's disease.
+PARTNER_WORDS = frozenset({"mari", "epoux", "epouse", "conjoint", "conjointe", "compagnon",
+                           "compagne", "concubin", "concubine"})
+PARTNER_BEHAVIOUR, PARTNER_ILLNESS = "Z13", "Z14"
+SUBSTANCE_ABUSE = frozenset({"P15", "P16", "P17", "P18", "P19"})
 #: Confidence multiplier of a procedure inferred from a problem named alone in the procedure
 #: field ("angine" typed as the act: its treatment, R50).
 PRESUMED_ACT_FACTOR = 0.85
@@ -396,6 +403,15 @@ def _companion(norm: Normalised, i: int) -> bool:
     """The relative at token ``i`` came with the patient ("avec sa mère", "accompagné de
     son père")."""
     return any(t in COMPANION_WORDS for t in norm.tokens[max(0, i - 3):i])
+
+
+def _partner_has(norm: Normalised, m: _Match) -> bool:
+    """The partner is named before the term, among the first words or just before it, and did
+    not only come along ("vient avec son mari pour une toux")."""
+    start = min(m.positions)
+    near = set(range(LEADING_RELATIVE)) | set(range(max(0, start - FAMILY_WINDOW), start))
+    return any(i < start and norm.tokens[i] in PARTNER_WORDS and not _companion(norm, i)
+               for i in near)
 
 
 def _family_applies(m: _Match, code: str) -> bool:
@@ -672,6 +688,9 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
             code = letter + code[1:]
         if m.qualifier.family and _family_applies(m, code):
             code = family_code(code)
+        elif (field_name != "procedure" and icpc.component(code) != "process"
+              and code[0] != lexicon_mod.SOCIAL and _partner_has(norm, m)):
+            code = PARTNER_BEHAVIOUR if code in SUBSTANCE_ABUSE else PARTNER_ILLNESS
         m.code = code
     family_risk = any(m.qualifier.family and m.code in FAMILY_RISK for m in live)
     specific_risk = any(m.qualifier.family and m.code in (FAMILY_CARDIO, FAMILY_CANCER)

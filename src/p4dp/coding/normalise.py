@@ -112,6 +112,11 @@ _DOTTED = re.compile(r"\b(?:[a-z]\.){2,}")
 _ORDINAL = re.compile(r"\b(\d+)\s?(?:eme|ieme|e|er|ere|nd|nde)\b")
 # "RDV 15j", "revoir ds 8j", "ctrl 3m": a delay glued to its unit is still a number.
 _DURATION = re.compile(r"\b(\d+)(j|h|m|s|sem|mois|an|ans|min)\b")
+# "14 SA", "9SA", "8 semaines d'aménorrhée": a pregnancy dated in weeks of amenorrhoea (the
+# French obstetric unit); "SA" alone stays the possessive "sa".
+_WEEKS_AMENORRHOEA = re.compile(r"\b(\d+)\s?(?:sa|semaines? d'?\s?amenorrhee)\b")
+# "G2P1", "G3 P2": the obstetric formula (gravidity, parity) is history, not a problem.
+_OBSTETRIC_FORMULA = re.compile(r"\bg\d+\s?p\d+\b")
 # "TDR+", "BU -", "ECBU +": the sign is the test's result, not a separator between problems.
 _TEST_SIGN = re.compile(r"\b(tdr|bu|ecbu|test|pcr|streptotest|autotest|hcg|serologie|covid|strepto|grippe)\s?([+-])(?=\s|$|[,;.)])")
 
@@ -123,6 +128,8 @@ def fold(text: str) -> str:
     text = _DECIMAL.sub(r"\1", text)  # "38,5" -> "38": a number, not a separator
     text = _DOTTED.sub(lambda m: m.group(0).replace(".", "") + " ", text)  # "I.N.R." -> "inr"
     text = _ORDINAL.sub(r"\1", text)
+    text = _WEEKS_AMENORRHOEA.sub(r"\1 grossesse", text)
+    text = _OBSTETRIC_FORMULA.sub(" ", text)
     text = _DURATION.sub(r"\1 \2", text)
     text = _TEST_SIGN.sub(lambda m: m.group(1) + (" positif" if m.group(2) == "+" else " negatif"), text)
     text = _SPACED_DASH.sub(" , ", text)
