@@ -140,10 +140,10 @@ SOCIAL_REFERRAL = 68
 #: ICPC-2e -44 "Preventive immunization/medication" includes contraceptive medication: the
 #: prescription of a contraceptive ("renouvellement pilule") is W44, not W50.
 PREVENTIVE_MEDICATION = 44
-#: Contraception rubrics (W10 postcoital, W11 oral, W14 other) and the ATC class of hormonal
-#: contraceptives (G03A).
-CONTRACEPTION = frozenset({"W10", "W11", "W14"})
-CONTRACEPTIVE_ATC = "G03A"
+#: Contraception rubrics (W10 postcoital, W11 oral, W12 intrauterine, W14 other) and the ATC
+#: classes of contraceptives.
+CONTRACEPTION = frozenset({"W10", "W11", "W12", "W14"})
+CONTRACEPTIVE_ATC = ("G03A", "G02B")  # hormonal contraceptives; IUDs and vaginal rings
 CONTRACEPTIVE_WORDS = frozenset({"pilule", "contraception", "contraceptif", "contraceptive",
                                  "oestroprogestatif", "oestroprogestative", "microprogestatif"})
 #: ICPC-2 -61 "Result examination/test/record/letter from other provider": a letter or report
@@ -151,6 +151,9 @@ CONTRACEPTIVE_WORDS = frozenset({"pilule", "contraception", "contraceptif", "con
 #: "courrier du cardiologue" is received, "courrier au cardiologue" sent; normalisation drops
 #: prepositions, so the rule reads the tokens.
 LETTER_RECEIVED = 61
+#: Acts addressed to a specialist (opinion -47, letter -61, referral -67): a general complaint
+#: (chapter A) named beside the specialist takes the specialist's chapter.
+SPECIALIST_ACTS = frozenset({SPECIALIST_OPINION, LETTER_RECEIVED, REFERRAL})
 #: ICPC-2 -60 "Results tests/procedures": results read or explained to the patient.
 RESULTS = 60
 #: Words naming a letter, a report or a specialist's answer.
@@ -661,8 +664,9 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
     chapter = next((m.entry.code[0] for m in live
                     if icpc.component(m.entry.code) != "process" and not m.entry.code.startswith("-")),
                    None)
+    specialist = _specialist(norm)
     if chapter is None:  # "avis cardiologue": the specialist named gives the body system
-        chapter = _specialist(norm)
+        chapter = specialist
     # "résultats ECBU", "CR échographie abdominale": the result of a test or a report takes
     # the letter of the test named (U33, D41).
     test_letter = next((m.entry.code[0] if not m.entry.code.startswith("-") else m.entry.letter
@@ -682,7 +686,13 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
             own = test_letter if icpc.number(code) in (RESULTS, LETTER_RECEIVED) else None
             if own is None and chapter is None and icpc.number(code) == PRESCRIPTION:
                 own = _drug_chapter(norm.clean)  # "Kardegic", "renouvellement Ventoline"
-            letter = chapter or m.entry.letter or act_letters.get(icpc.number(code)) or own or "A"
+            if chapter == "A" and icpc.number(code) in SPECIALIST_ACTS and specialist:
+                # "adressé au cardio pour douleur thoracique": a general complaint (A) sent to
+                # a specialist is the specialist's body system
+                letter = specialist
+            else:
+                letter = (chapter or m.entry.letter or act_letters.get(icpc.number(code)) or own
+                          or "A")
             if letter == lexicon_mod.SOCIAL and icpc.number(code) in lexicon_mod.ADMINISTRATIVE:
                 letter = "A"  # "certificat coups et blessures": a form, no body system
             code = letter + code[1:]
