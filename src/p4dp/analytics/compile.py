@@ -30,7 +30,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from p4dp.analytics import portable as P
-from p4dp.analytics.marts import CONTEXT_COLUMNS, patient_context
+from p4dp.analytics.marts import CONTEXT_COLUMNS, PATIENT_KEY_TABLE, patient_context
 from p4dp.analytics.model import (
     DIM_LABELS_FR,
     Dim,
@@ -68,7 +68,28 @@ class Warehouse:
         return cls(ibis.duckdb.connect(str(path), read_only=True), cache_dir=cache_dir)
 
     def table(self, name: str) -> ir.Table:
+        if name == PATIENT_KEY_TABLE and name not in self._base_tables:
+            # a warehouse loaded before the keys existed: number the patients on the fly
+            p = self.backend.table("patient")
+            key = (ibis.row_number().over(order_by=p.patient_id) + 1).cast("int32")
+            return p.select("patient_id", patient_key=key)
         return self.backend.table(name)
+
+    @cached_property
+    def _base_tables(self) -> frozenset[str]:
+        return frozenset(self.backend.list_tables())
+
+    @cached_property
+    def key_range(self) -> tuple[int, int] | None:
+        """(lowest, highest) patient key when distinct patients are counted as a bitmap of keys
+        (DuckDB, `portable.count_distinct_keys`); None elsewhere (`count(DISTINCT)`)."""
+        if getattr(self.backend, "name", "") != "duckdb":
+            return None
+        k = self.table(PATIENT_KEY_TABLE).patient_key
+        lo, hi = (self.backend.to_pyarrow(x).as_py() for x in (k.min(), k.max()))
+        if lo is None or hi - lo + 1 > P.MAX_BITMAP_KEYS:
+            return None
+        return lo, hi
 
     @cached_property
     def _stored(self) -> dict[str, frozenset[str]]:
@@ -263,11 +284,24 @@ def _dimension(t: ir.Table, ind: Indicator, name: str) -> ir.Value:
 _PERIOD_LABELS = {Dim.WEEK: P.iso_week_label, Dim.MONTH: P.month_label}
 
 
-def _aggregate(t: ir.Table, m: Measure, subject_col: str) -> ir.Scalar:
+#: Key bounds as compiled for the SQL cache: turned into the parameters `$key_lo` / `$key_hi`.
+_KEY_SENTINELS = (987611, 987612)
+KeyRange = tuple[int, int]
+
+
+def _keyed(t: ir.Table, subject_col: str, keys: KeyRange | None) -> bool:
+    """Distinct patients counted as a bitmap of their keys (see `portable.count_distinct_keys`)."""
+    return keys is not None and subject_col == "patient_id" and "patient_key" in t.columns
+
+
+def _aggregate(t: ir.Table, m: Measure, subject_col: str, keys: KeyRange | None) -> ir.Scalar:
     where = t[m.where] if m.where else None
     if m.agg == "count":
         return t.count(where=where)
     if m.agg == "patients":
+        if _keyed(t, subject_col, keys):
+            lo, hi = (ibis.literal(k, type="int32") for k in keys)
+            return P.count_distinct_keys(t.patient_key, lo, hi, where=where)
         return t[subject_col].nunique(where=where)
     col = t[m.column]
     if m.agg == "sum":
@@ -285,14 +319,16 @@ def _aggregate(t: ir.Table, m: Measure, subject_col: str) -> ir.Scalar:
 
 
 def compile_indicator(wh: Warehouse, ind: Indicator, scope: Scope = Scope(),
-                      filters: Filters | None = None) -> Compiled:
-    """One Ibis expression for the indicator under the scope and filters."""
+                      filters: Filters | None = None, keys: KeyRange | None = None) -> Compiled:
+    """One Ibis expression for the indicator under the scope and filters; `keys`: the bounds of
+    the patient keys when distinct patients are counted as a bitmap (`Warehouse.key_range`)."""
     filters = filters or Filters()
     scope = _effective_scope(ind, scope)
-    return compile_on_frame(ind, prepare(wh, ind, scope, filters), filters)
+    return compile_on_frame(ind, prepare(wh, ind, scope, filters), filters, keys)
 
 
-def compile_on_frame(ind: Indicator, t: ir.Table, filters: Filters) -> Compiled:
+def compile_on_frame(ind: Indicator, t: ir.Table, filters: Filters,
+                     keys: KeyRange | None = None) -> Compiled:
     """The indicator over its frame already prepared (`prepare`: scope and filters applied)."""
     if ind.where:
         t = t.filter(t[ind.where])
@@ -317,7 +353,8 @@ def compile_on_frame(ind: Indicator, t: ir.Table, filters: Filters) -> Compiled:
     if dims:
         t = t.mutate(**dims)
     subject_col = "practitioner_id" if ind.frame.subject == "practitioner" else "patient_id"
-    aggs = {m.name: _aggregate(t, m, subject_col) for m in ind.measures if m.agg != "share"}
+    aggs = {m.name: _aggregate(t, m, subject_col, keys)
+            for m in ind.measures if m.agg != "share"}
     expr = t.group_by(list(ind.by)).aggregate(**aggs) if ind.by else t.aggregate(**aggs)
     labels = {b: _PERIOD_LABELS[b](expr[b]) for b in ind.by if b in _PERIOD_LABELS}
     if labels:
@@ -379,12 +416,24 @@ _SENTINELS: dict[str, tuple[str, str]] = {
     "start": ("MAKE_DATE(1001, 1, 1)", "CAST($start AS DATE)"),
     "end": ("MAKE_DATE(1002, 2, 2)", "CAST($end AS DATE)"),
     "as_of": ("MAKE_DATE(1003, 3, 3)", "CAST($as_of AS DATE)"),
+    "key_lo": (str(_KEY_SENTINELS[0]), "CAST($key_lo AS INTEGER)"),
+    "key_hi": (str(_KEY_SENTINELS[1]), "CAST($key_hi AS INTEGER)"),
 }
 
 
-def _shape(ind: Indicator, scope: Scope, f: Filters) -> tuple:
+def _shape(wh: Warehouse, ind: Indicator, scope: Scope, f: Filters) -> tuple:
     """What changes the query's structure; filter values are parameters (null = not given)."""
-    return (ind, scope.kind, f.age_at)  # the definition itself: two versions never collide
+    # the definition itself: two versions never collide
+    return (ind, scope.kind, f.age_at, wh.key_range is not None)
+
+
+def _disk_key(wh: Warehouse, *parts: object) -> str:
+    """The name of a compiled query in the disk cache (`SqlDiskCache`)."""
+    return "|".join(map(str, parts)) + ("|keys" if wh.key_range is not None else "")
+
+
+def _sentinel_keys(wh: Warehouse) -> KeyRange | None:
+    return _KEY_SENTINELS if wh.key_range is not None else None
 
 
 def _sentinel_request(scope: Scope, f: Filters) -> tuple[Scope, Filters]:
@@ -396,10 +445,11 @@ def _sentinel_request(scope: Scope, f: Filters) -> tuple[Scope, Filters]:
     return s, sf
 
 
-def _values(scope: Scope, f: Filters) -> dict:
+def _values(wh: Warehouse, scope: Scope, f: Filters) -> dict:
+    lo, hi = wh.key_range or (None, None)
     return {"scope": scope.value, "sex": f.sex, "patient": f.patient_id, "age_min": f.age_min,
             "age_max": f.age_max, "start": f.period.start, "end": f.period.end,
-            "as_of": f.as_of}
+            "as_of": f.as_of, "key_lo": lo, "key_hi": hi}
 
 
 class SqlDiskCache:
@@ -513,16 +563,18 @@ def _uses_sql_cache(wh: Warehouse) -> bool:
 def _execute(wh: Warehouse, ind: Indicator, scope: Scope, filters: Filters
              ) -> tuple[list[dict], pa.Table]:
     if not _uses_sql_cache(wh):
-        compiled = compile_indicator(wh, ind, scope, filters)
+        compiled = compile_indicator(wh, ind, scope, filters, wh.key_range)
         return [dict(c) for c in compiled.columns], wh.backend.to_pyarrow(compiled.expr)
 
     def build() -> dict:
-        compiled = compile_indicator(wh, ind, *_sentinel_request(scope, filters))
+        compiled = compile_indicator(wh, ind, *_sentinel_request(scope, filters),
+                                     _sentinel_keys(wh))
         return _to_sql(compiled.expr, compiled.columns)
 
-    disk_key = f"{ind.name}|{scope.kind}|{filters.age_at}" if _registered(ind) else None
-    entry = _cached_sql(wh, _shape(ind, scope, filters), disk_key, build)
-    return entry["columns"], _run_sql(wh, entry, _values(scope, filters))
+    disk_key = (_disk_key(wh, ind.name, scope.kind, filters.age_at) if _registered(ind)
+                else None)
+    entry = _cached_sql(wh, _shape(wh, ind, scope, filters), disk_key, build)
+    return entry["columns"], _run_sql(wh, entry, _values(wh, scope, filters))
 
 
 # --- one frame, several indicators ----------------------------------------------------------------
@@ -545,10 +597,11 @@ def _execute_shared(wh: Warehouse, inds: list[Indicator], scope: Scope, filters:
         return _to_sql(t, ())
 
     registered = all(_registered(i) for i in inds)
-    shape = (frame, scope.kind, filters.age_at)
-    entry = _cached_sql(wh, ("frame", *shape), f"frame:{frame.name}|{scope.kind}|"
-                        f"{filters.age_at}" if registered else None, build_frame)
-    values = _values(scope, filters)
+    shape = (frame, scope.kind, filters.age_at, wh.key_range is not None)
+    entry = _cached_sql(wh, ("frame", *shape),
+                        _disk_key(wh, f"frame:{frame.name}", scope.kind, filters.age_at)
+                        if registered else None, build_frame)
+    values = _values(wh, scope, filters)
     con = wh.backend.con
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_SHARED_TABLE} AS {entry['sql']}",
                 {n: values[n] for n in entry["used"]})
@@ -557,11 +610,11 @@ def _execute_shared(wh: Warehouse, inds: list[Indicator], scope: Scope, filters:
         out = []
         for ind in inds:
             def build(ind: Indicator = ind) -> dict:
-                compiled = compile_on_frame(ind, prepared, filters)
+                compiled = compile_on_frame(ind, prepared, filters, _sentinel_keys(wh))
                 return _to_sql(compiled.expr, compiled.columns)
 
             on = _cached_sql(wh, ("on_frame", ind, *shape),
-                             f"{ind.name}|on_frame|{scope.kind}|{filters.age_at}"
+                             _disk_key(wh, ind.name, "on_frame", scope.kind, filters.age_at)
                              if registered else None, build)
             out.append((on["columns"], _run_sql(wh, on, values)))
         return out
@@ -594,14 +647,15 @@ def _grouped_entry(wh: Warehouse, inds: list[Indicator], scope: Scope, filters: 
     s, sf = _sentinel_request(scope, filters)
     t = prepare(wh, inds[0], s, sf)
     subject_col = "practitioner_id" if inds[0].frame.subject == "practitioner" else "patient_id"
+    keyed = _keyed(t, subject_col, wh.key_range)
+    distinct = ("keys", "patient_key") if keyed else ("distinct", subject_col)
     dims = {b: _dimension(t, ind, b) for ind in inds for b in ind.by}
     aggregates: dict[tuple, str] = {}
     per_ind = []
     for ind in inds:
         aliases = {}
         for m in ind.measures:
-            spec = ("count" if m.agg == "count" else "distinct",
-                    None if m.agg == "count" else subject_col, m.where)
+            spec = ("count", None, m.where) if m.agg == "count" else (*distinct, m.where)
             aliases[m.name] = aggregates.setdefault(spec, f"_a{len(aggregates)}")
         compiled = compile_on_frame(ind, t, sf)
         per_ind.append({"name": ind.name, "by": list(ind.by), "aliases": aliases,
@@ -614,8 +668,12 @@ def _grouped_entry(wh: Warehouse, inds: list[Indicator], scope: Scope, filters: 
                 columns.setdefault(c, t[c])
     entry = _to_sql(t.select(**columns), ())
     sets = list(dict.fromkeys(tuple(i.by) for i in inds))
+    key_params = ("key_lo", "key_hi")
     entry["sql"] = P.grouping_sets_sql(entry["sql"], list(dims), sets,
-                                       {a: spec for spec, a in aggregates.items()})
+                                       {a: spec for spec, a in aggregates.items()},
+                                       tuple(_SENTINELS[k][1] for k in key_params))
+    if keyed:
+        entry["used"] = [*entry["used"], *key_params]
     entry["indicators"] = per_ind
     return entry
 
@@ -626,10 +684,11 @@ def _execute_grouped(wh: Warehouse, inds: list[Indicator], scope: Scope, filters
 
     registered = all(_registered(i) for i in inds)
     disk_key = f"grouped:{','.join(i.name for i in inds)}|{scope.kind}|{filters.age_at}"
-    entry = _cached_sql(wh, ("grouped", tuple(inds), scope.kind, filters.age_at),
-                        disk_key if registered else None,
+    entry = _cached_sql(wh, ("grouped", tuple(inds), scope.kind, filters.age_at,
+                             wh.key_range is not None),
+                        _disk_key(wh, disk_key) if registered else None,
                         lambda: _grouped_entry(wh, inds, scope, filters))
-    result = _fetch(wh, entry, _values(scope, filters))
+    result = _fetch(wh, entry, _values(wh, scope, filters))
     dims = [c[3:] for c in result.column_names if c.startswith("_g_")]
     out = []
     for spec in entry["indicators"]:

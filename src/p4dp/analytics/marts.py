@@ -27,7 +27,11 @@ from p4dp.analytics import portable as P
 TableGetter = Callable[[str], ir.Table]
 
 #: Columns of the patient context joined to every patient frame.
-CONTEXT_COLUMNS = ("sex", "birth_year", "birth_month", "practice_id", "region_code", "gp_id")
+CONTEXT_COLUMNS = ("sex", "birth_year", "birth_month", "practice_id", "region_code", "gp_id",
+                   "patient_key")
+#: The table of dense integer patient keys (`p4dp.warehouse.marts.refresh_patient_keys`).
+PATIENT_KEY_TABLE = "patient_key"
+PATIENT_KEY_SCHEMA = {"patient_id": "string", "patient_key": "int32"}
 
 
 @dataclass(frozen=True)
@@ -41,11 +45,13 @@ class AnalyticsMart:
 
 def patient_context(table: TableGetter) -> ir.Table:
     """One row per patient who did not object, with practice and region (the columns every
-    patient frame is filtered and stratified by)."""
+    patient frame is filtered and stratified by) and the patient's integer key."""
     p = table("patient")
     pr = table("practice").select("practice_id", "region_code")
+    keys = table(PATIENT_KEY_TABLE)
     p = p.filter(p.opposition.fill_null(False) == False)  # noqa: E712 - Ibis expression
-    return p.left_join(pr, "practice_id").select("patient_id", *CONTEXT_COLUMNS)
+    p = p.left_join(pr, "practice_id").left_join(keys, "patient_id")
+    return p.select("patient_id", *CONTEXT_COLUMNS)
 
 
 class _Tables:

@@ -15,6 +15,10 @@ operation whose meaning differs between the two engines, and says which one and 
   says "nulls last" explicitly.
 * percentiles: DuckDB ``quantile_cont`` is exact; Spark has an approximate ``percentile_approx``
   that Ibis may pick for ``approx_quantile``. We only ever call the exact ``quantile``.
+* distinct patients: DuckDB hashes every pseudonym for ``count(DISTINCT)`` (≈ 0.5 s over the
+  3.5 M consultations of `primege` under three groupings); over the dense integer
+  ``patient_key`` a bitmap (``bitstring_agg``, DuckDB only) gives the same exact count five
+  times faster. Spark keeps ``count(DISTINCT)`` (`count_distinct_keys`).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 #: The day of birth is never kept centrally (cdm `patient`: birth year and month only). Ages are
@@ -198,14 +203,46 @@ def percent(num: ir.NumericValue, den: ir.NumericValue, digits: int = 1) -> ir.F
     return (safe_ratio(num, den) * 100).round(digits)
 
 
+#: Widest range of patient keys counted with a bitmap: each group of a query holds a bitmap of
+#: (hi − lo + 1) bits, here at most 512 KB, so that a grouping by week over 15 years (≈ 800
+#: groups) stays under half a gigabyte; a wider base counts with `count(DISTINCT)`.
+MAX_BITMAP_KEYS = 4_194_304
+
+
+@ibis.udf.agg.builtin(name="bitstring_agg")
+def _bitstring_agg(key: dt.int32, lo: dt.int32, hi: dt.int32) -> dt.binary:  # DuckDB BIT
+    """DuckDB: a bitmap of hi − lo + 1 bits with the bit of each key set."""
+
+
+@ibis.udf.scalar.builtin(name="bit_count")
+def _bit_count(bits: dt.binary) -> dt.int64:
+    """DuckDB: the number of bits set."""
+
+
+def count_distinct_keys(key: ir.IntegerColumn, lo: ir.IntegerValue, hi: ir.IntegerValue,
+                        where: ir.BooleanValue | None = None) -> ir.IntegerScalar:
+    """DuckDB only: the exact number of distinct non-null `key`s (where `where`), all of which
+    must lie in [lo, hi] (a key outside is an error, never a wrong count): the bits set in a
+    bitmap of the keys, 0 when no row counts. Callers keep `nunique` for other engines."""
+    bits = _bitstring_agg(key.cast("int32"), lo, hi, where=where)
+    return _bit_count(bits).fill_null(0)
+
+
+def bitmap_count_sql(column: str, lo: str, hi: str) -> str:
+    """`count_distinct_keys` as SQL text for `grouping_sets_sql` (DuckDB only)."""
+    return f"coalesce(bit_count(bitstring_agg({column}, {lo}, {hi})), 0)"
+
+
 def grouping_sets_sql(frame_sql: str, dims: Sequence[str], sets: Sequence[Sequence[str]],
-                      aggregates: dict[str, tuple[str, str | None, str | None]]) -> str:
+                      aggregates: dict[str, tuple[str, str | None, str | None]],
+                      key_range: tuple[str, str] | None = None) -> str:
     """One scan of `frame_sql` answering several GROUP BYs at once (SQL:1999 GROUPING SETS, in
     DuckDB and Spark SQL alike; Ibis cannot express it). `dims` are columns of the frame; each
     gets a `_g_<dim>` column, 0 in the rows of a set that groups by it (a null dimension value
     is told apart from "not grouped" that way). `aggregates`: alias → (kind, column, where)
-    with kind "count" (rows; `column` unused) or "distinct" (distinct non-null `column`), `where`
-    a boolean column or None. Conditional counts are spelled with CASE, not FILTER, so that the
+    with kind "count" (rows; `column` unused), "distinct" (distinct non-null `column`) or "keys"
+    (the same over dense integer keys, as a bitmap over `key_range`, SQL expressions of its
+    bounds: DuckDB only, see `count_distinct_keys`), `where` a boolean column or None. Conditional counts are spelled with CASE, not FILTER, so that the
     text is the same on both engines; a null `where` does not count, as with Ibis' `where=`.
     Identifiers must be plain (letters, digits, underscores: checked)."""
     def ident(name: str) -> str:
@@ -219,6 +256,10 @@ def grouping_sets_sql(frame_sql: str, dims: Sequence[str], sets: Sequence[Sequen
             value = f"CASE WHEN {ident(where)} THEN {value} END"
         elif kind == "count":
             return "count(*)"
+        if kind == "keys":
+            if key_range is None:
+                raise ValueError("counting keys needs their range")
+            return bitmap_count_sql(value, *key_range)
         return f"count({'DISTINCT ' if kind == 'distinct' else ''}{value})"
 
     cols = [f"grouping({ident(d)}) AS _g_{d}" for d in dims] + list(dims)
