@@ -102,7 +102,7 @@ GENERIC_ACT_WORDS = frozenset("""ordonnance ordonnances prescription prescrit pr
 #: Texts made only of these words carry no clinical or administrative content and get no code
 #: (evaluation convention 10: "vu", "idem", "cs", "xxx", "RDV annulé", "pt pas venu").
 EMPTY_WORDS = frozenset("""vu vue idem cf voir consultation consult rendez vous annule
-    annulee annulation reporte reportee deplace pas non venu venue pt patient patiente absent
+    annulee annulation reporte reportee deplace decale decalee pas non venu venue pt patient patiente absent
     absente excuse excusee xxx xx x rien honore lapin ok""".split())
 #: After "cf" / "voir" these words only point elsewhere ("cf courrier", "voir notes").
 POINTER_WORDS = frozenset({"cf", "voir"})
@@ -409,12 +409,13 @@ def _companion(norm: Normalised, i: int) -> bool:
 
 
 def _partner_has(norm: Normalised, m: _Match) -> bool:
-    """The partner is named before the term, among the first words or just before it, and did
-    not only come along ("vient avec son mari pour une toux")."""
-    start = min(m.positions)
-    near = set(range(LEADING_RELATIVE)) | set(range(max(0, start - FAMILY_WINDOW), start))
-    return any(i < start and norm.tokens[i] in PARTNER_WORDS and not _companion(norm, i)
-               for i in near)
+    """The partner is named among the first words or next to the term ("alcoolisme du mari"),
+    and did not only come along ("vient avec son mari pour une toux")."""
+    first, last = min(m.positions), max(m.positions)
+    n = len(norm.tokens)
+    near = set(range(min(n, LEADING_RELATIVE))) | set(range(max(0, first - FAMILY_WINDOW), first))
+    near |= set(range(last + 1, min(n, last + FAMILY_WINDOW + 1)))
+    return any(norm.tokens[i] in PARTNER_WORDS and not _companion(norm, i) for i in near)
 
 
 def _family_applies(m: _Match, code: str) -> bool:
