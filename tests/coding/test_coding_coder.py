@@ -252,3 +252,32 @@ def test_batch_38_causes(coder: Coder, text: str, field: str, code: str) -> None
 def test_contraception_acts_follow_the_icpc2e_notes(
         coder: Coder, text: str, field: str, code: str) -> None:
     assert coder.code(text, field).code == code
+
+
+@pytest.mark.parametrize(("text", "field", "code"), [
+    ("prise de sang : TSH", "procedure", "T34"),           # the generic act named again with its system
+    ("renouvellement du traitement antihypertenseur", "procedure", "K50"),
+    ("adressé au pneumologue pour fatigue", "procedure", "R67"),  # a general complaint sent to a specialist
+    ("IRM de la hanche", "procedure", "L41"),              # the body site named gives the act its letter
+    ("rééducation du coude", "procedure", "L57"),
+    ("crème pour les mains", "procedure", "S50"),          # not a prescription's letter: the form's
+    ("gouttes auriculaires", "procedure", "H50"),          # a drug form that names its body system
+    ("anxiolytique", "procedure", "P50"),
+    ("pose de pessaire", "procedure", "X54"),              # ICPC-2e -54 includes vaginal pessaries
+    ("conflit avec son fils", "motif", "Z16"),             # "fils" alone is a son, not stitches
+])
+def test_dev_set_4_causes_on_acts(coder: Coder, text: str, field: str, code: str) -> None:
+    assert coder.code(text, field).code == code
+
+
+@pytest.mark.parametrize(("text", "field", "code"), [
+    ("son conjoint boit trop", "motif", "Z13"),            # the partner's drinking: ICPC-2e Z13
+    ("cancer de son époux", "motif", "Z14"),               # the partner's illness: Z14
+    ("vient avec son mari pour une angine", "motif", "R76"),  # a partner who came along
+    ("grossesse 22SA", "resultat", "W78"),                 # weeks of amenorrhoea
+    ("douleurs abdominales à 30 SA", "motif", "W29"),      # a complaint named with the pregnancy
+    ("sa mère est diabétique", "motif", "A23"),            # "sa" is still the possessive
+    ("leucocyturie", "resultat", "U98"),                   # ICPC-2e U98 includes pyuria
+])
+def test_dev_set_4_causes_on_reasons_and_results(coder: Coder, text: str, field: str, code: str) -> None:
+    assert coder.code(text, field).code == code

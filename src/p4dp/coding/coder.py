@@ -193,6 +193,9 @@ PARTNER_WORDS = frozenset({"mari", "epoux", "epouse", "conjoint", "conjointe", "
                            "compagne", "concubin", "concubine"})
 PARTNER_BEHAVIOUR, PARTNER_ILLNESS = "Z13", "Z14"
 SUBSTANCE_ABUSE = frozenset({"P15", "P16", "P17", "P18", "P19"})
+#: Acts whose letter a body site named does not give: a prescription ("crème pour les mains"
+#: is a skin treatment, not a hand one), forms and social referrals (no body system).
+NO_SITE_ACTS = frozenset({PRESCRIPTION}) | lexicon_mod.ADMINISTRATIVE
 #: Confidence multiplier of a procedure inferred from a problem named alone in the procedure
 #: field ("angine" typed as the act: its treatment, R50).
 PRESUMED_ACT_FACTOR = 0.85
@@ -585,6 +588,12 @@ def _specialist(norm: Normalised) -> str | None:
     return next((spec[k] for k in norm.keys if k in spec), None)
 
 
+def _site_letter(norm: Normalised) -> str | None:
+    """Chapter letter of the first body site named ("épaule" L, "oeil" F, data/sites.tsv)."""
+    sites = lexicon_mod.site_letters()
+    return next((sites[k] for k in norm.keys if k in sites), None)
+
+
 def _names_only_a_measure(result: Coding) -> bool:
     """The words gave no code, or only the measurement ("IMC" T31, "HbA1c" T34): the value
     written beside them may name the problem (``measures.finding``)."""
@@ -681,6 +690,7 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
             own_letter = m.entry.letter if m.entry.code.startswith("-") else m.entry.code[0]
             if own_letter:
                 act_letters.setdefault(icpc.number(m.entry.code), own_letter)
+    site = _site_letter(norm)
     for m in live:
         code = m.entry.code
         if code.startswith("-"):
@@ -693,7 +703,7 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
                 letter = specialist
             else:
                 letter = (chapter or m.entry.letter or act_letters.get(icpc.number(code)) or own
-                          or "A")
+                          or (site if icpc.number(code) not in NO_SITE_ACTS else None) or "A")
             if letter == lexicon_mod.SOCIAL and icpc.number(code) in lexicon_mod.ADMINISTRATIVE:
                 letter = "A"  # "certificat coups et blessures": a form, no body system
             code = letter + code[1:]
@@ -798,7 +808,8 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
                       f"< {min_confidence:.2f} ({explanation})", others)
     return Coding(main_code, confidence, explanation, others,
                   default_chapter=chapter is None and main.entry.code.startswith("-")
-                  and not main.entry.letter and icpc.number(main.entry.code) not in act_letters)
+                  and not main.entry.letter and icpc.number(main.entry.code) not in act_letters
+                  and main.code[0] == "A")
 
 
 def _model_coding(norm: Normalised, min_confidence: float, process_only: bool = False) -> Coding:

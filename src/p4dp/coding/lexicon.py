@@ -125,6 +125,24 @@ def atc_chapter(atc: str) -> str | None:
     return next((table[atc[:n]] for n in range(len(atc), 0, -1) if atc[:n] in table), None)
 
 
+#: Site words too ambiguous to name the body system of an act: "de face" (a radiograph's
+#: projection), "index" (a list), "front", "côte" (also "côté" without its accent).
+_AMBIGUOUS_SITES = frozenset({"face", "index", "front", "cote", "cotes"})
+
+
+@lru_cache(maxsize=1)
+def site_letters() -> dict[str, str]:
+    """Matching key of a one-word body site -> the chapter of its complaint code (sites.tsv):
+    the body system of an act that names no problem ("rééducation de l'épaule" L57)."""
+    out: dict[str, str] = {}
+    for code, sites, _ in _read_tsv("sites.tsv"):
+        for site in sites:
+            keys = term_keys(site)
+            if len(keys) == 1 and site not in _AMBIGUOUS_SITES:
+                out.setdefault(keys[0], code[0])
+    return out
+
+
 @lru_cache(maxsize=1)
 def specialties() -> dict[str, str]:
     """Matching key of a specialist's name -> the chapter letter it covers (specialties.tsv)."""
