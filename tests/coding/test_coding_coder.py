@@ -281,3 +281,16 @@ def test_dev_set_4_causes_on_acts(coder: Coder, text: str, field: str, code: str
 ])
 def test_dev_set_4_causes_on_reasons_and_results(coder: Coder, text: str, field: str, code: str) -> None:
     assert coder.code(text, field).code == code
+
+
+@pytest.mark.parametrize(("text", "field", "code"), [
+    ("mal de dos pendant la grossesse", "motif", "W29"),   # a complaint with the pregnancy
+    ("céphalées depuis l'accouchement", "motif", "W18"),   # a complaint after the delivery
+    ("dépression du post-partum", "resultat", "P76"),      # W18 excludes puerperal depression
+    ("arrêt de la pilule", "motif", "W11"),                # a bare "arrêt" beside a term is stopping it
+    ("arrêt 3 jours", "procedure", "A62"),                 # alone it is the sick note
+    ("crevasses", "motif", "W95"),                         # ICPC-2e W19 excludes cracked nipples
+    ("MAP à 31 SA", "resultat", "W84"),                    # W84 includes premature labour
+])
+def test_pregnancy_and_post_partum(coder: Coder, text: str, field: str, code: str) -> None:
+    assert coder.code(text, field).code == code

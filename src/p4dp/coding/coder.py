@@ -99,6 +99,8 @@ CACHE_MAX = 500_000
 GENERIC_ACT_WORDS = frozenset("""ordonnance ordonnances prescription prescrit prescrite
     injection renouvellement demande fait faite faire realise realisee rendez vous pris prise
     arret depistage""".split())
+#: The bare word "arrêt": alone a sick note (-62), beside another term what is stopped.
+STOP_KEYS = frozenset({"arret"})
 #: Texts made only of these words carry no clinical or administrative content and get no code
 #: (evaluation convention 10: "vu", "idem", "cs", "xxx", "RDV annulé", "pt pas venu").
 EMPTY_WORDS = frozenset("""vu vue idem cf voir consultation consult rendez vous annule
@@ -193,6 +195,12 @@ PARTNER_WORDS = frozenset({"mari", "epoux", "epouse", "conjoint", "conjointe", "
                            "compagne", "concubin", "concubine"})
 PARTNER_BEHAVIOUR, PARTNER_ILLNESS = "Z13", "Z14"
 SUBSTANCE_ABUSE = frozenset({"P15", "P16", "P17", "P18", "P19"})
+#: Pregnancy (W78), delivery and post-partum codes (W90, W92, W18) and the complaint codes
+#: a symptom named beside them becomes (W29, W18); psychological and social complaints keep
+#: their chapter (ICPC-2e W18 excludes puerperal depression P76).
+PREGNANCY, PREGNANCY_SYMPTOM = "W78", "W29"
+POSTPARTUM, POSTPARTUM_SYMPTOM = frozenset({"W90", "W92", "W18"}), "W18"
+NOT_OBSTETRIC = frozenset({"W", "P", "Z"})
 #: Acts whose letter a body site named does not give: a prescription ("crème pour les mains"
 #: is a skin treatment, not a hand one), forms and social referrals (no body system).
 NO_SITE_ACTS = frozenset({PRESCRIPTION}) | lexicon_mod.ADMINISTRATIVE
@@ -588,6 +596,20 @@ def _specialist(norm: Normalised) -> str | None:
     return next((spec[k] for k in norm.keys if k in spec), None)
 
 
+def _obstetric_symptom(code: str, named: set[str]) -> str | None:
+    """A complaint of another body system named with the pregnancy is a pregnancy complaint
+    (ICPC-2e W29 "Pregnancy symptom/complaint other": "lombalgies de grossesse"), with the
+    delivery or the post-partum a post-partum one (W18: "périnée douloureux après
+    l'accouchement"); ``combinations.tsv`` names the more precise pairs first (W05, W03, W17)."""
+    if icpc.component(code) != "symptom" or code[0] in NOT_OBSTETRIC:
+        return None
+    if named & POSTPARTUM:
+        return POSTPARTUM_SYMPTOM
+    if PREGNANCY in named:
+        return PREGNANCY_SYMPTOM
+    return None
+
+
 def _site_letter(norm: Normalised) -> str | None:
     """Chapter letter of the first body site named ("épaule" L, "oeil" F, data/sites.tsv)."""
     sites = lexicon_mod.site_letters()
@@ -641,6 +663,11 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
             elif not q.negated and _ruled_out(norm, m, RULED_OUT_WORDS):
                 q = Qualifier(True, False, q.family)
             m.qualifier = q
+    if field_name != "procedure":
+        # "arrêt de la contraception pour projet de grossesse": a bare "arrêt" beside another
+        # term is that thing stopped, not a sick note
+        matches = [m for m in matches if m.entry.keys != STOP_KEYS
+                   or not any(o.segment == m.segment for o in matches if o is not m)]
     live = [m for m in matches if not m.qualifier.negated]
     negated = [m for m in matches if m.qualifier.negated]
     declined: list[_Match] = []
@@ -777,6 +804,8 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
         return _prescription(letter, why, conf, norm.clean, [m.code for m in live])
     named = {m.code for m in ranked[1:]}
     better = next((c for (a, b), c in lexicon_mod.combinations().items() if a == main.code and b in named), None)
+    if better is None and field_name != "procedure":
+        better = _obstetric_symptom(main.code, named)
     confidence = CONF_FLOOR + (CONF_FULL - CONF_FLOOR) * _coverage(norm, matches)
     if main.fuzzy:
         confidence *= FUZZY_FACTOR
