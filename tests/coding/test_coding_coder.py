@@ -279,7 +279,8 @@ def test_dev_set_4_causes_on_acts(coder: Coder, text: str, field: str, code: str
     ("sa mère est diabétique", "motif", "A23"),            # "sa" is still the possessive
     ("leucocyturie", "resultat", "U98"),                   # ICPC-2e U98 includes pyuria
 ])
-def test_dev_set_4_causes_on_reasons_and_results(coder: Coder, text: str, field: str, code: str) -> None:
+def test_dev_set_4_causes_on_reasons_and_results(
+        coder: Coder, text: str, field: str, code: str) -> None:
     assert coder.code(text, field).code == code
 
 
@@ -287,7 +288,7 @@ def test_dev_set_4_causes_on_reasons_and_results(coder: Coder, text: str, field:
     ("mal de dos pendant la grossesse", "motif", "W29"),   # a complaint with the pregnancy
     ("céphalées depuis l'accouchement", "motif", "W18"),   # a complaint after the delivery
     ("dépression du post-partum", "resultat", "P76"),      # W18 excludes puerperal depression
-    ("arrêt de la pilule", "motif", "W11"),                # a bare "arrêt" beside a term is stopping it
+    ("arrêt de la pilule", "motif", "W11"),                # beside a term: the thing stopped
     ("arrêt 3 jours", "procedure", "A62"),                 # alone it is the sick note
     ("crevasses", "motif", "W95"),                         # ICPC-2e W19 excludes cracked nipples
     ("MAP à 31 SA", "resultat", "W84"),                    # W84 includes premature labour

@@ -104,8 +104,8 @@ STOP_KEYS = frozenset({"arret"})
 #: Texts made only of these words carry no clinical or administrative content and get no code
 #: (evaluation convention 10: "vu", "idem", "cs", "xxx", "RDV annulé", "pt pas venu").
 EMPTY_WORDS = frozenset("""vu vue idem cf voir consultation consult rendez vous annule
-    annulee annulation reporte reportee deplace decale decalee pas non venu venue pt patient patiente absent
-    absente excuse excusee xxx xx x rien honore lapin ok""".split())
+    annulee annulation reporte reportee deplace decale decalee pas non venu venue pt patient
+    patiente absent absente excuse excusee xxx xx x rien honore lapin ok""".split())
 #: After "cf" / "voir" these words only point elsewhere ("cf courrier", "voir notes").
 POINTER_WORDS = frozenset({"cf", "voir"})
 POINTED_WORDS = frozenset("""courrier courriers note notes dossier compte rendu cr observation
