@@ -760,7 +760,9 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
                              and m.entry.keys <= _OPEN_REFERRAL_KEYS
                              and any(icpc.number(o.code) == OTHER_PROVIDER for o in live))
             return pref, _is_generic_act(m) or open_referral, m.segment, -m.entry.length, m.start
-        return pref, 0, 0, 0, m.start
+        # among equally generic terms, a named test beats the bare request ("demande de
+        # bilan lipidique" is T34, not the visit -69)
+        return pref, _is_generic_act(m), 0, 0, m.start
 
     ranked = sorted(live, key=rank)
     main = ranked[0]
