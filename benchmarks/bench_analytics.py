@@ -13,10 +13,12 @@ Measures, on a read-only DuckDB warehouse:
    with an empty compiled-SQL cache (first run ever), once with the cache its predecessor left
    (every later start);
 2. **dashboard**: one theme's indicators (a dashboard) under `--runs` random filter sets (scope,
-   sex, age range, date range), p50 / p95 per dashboard;
-3. **baseline**: the same compiled queries as plain SQL strings executed by DuckDB directly (no
-   Ibis compilation, no disclosure control): the ratio ours / plain SQL is the overhead of the
-   engine layer.
+   sex, age range, date range), p50 / p95 per dashboard, after one untimed request per kind of
+   scope (each query shape is compiled once; a server then reads it from its disk SQL cache);
+3. **baseline**: the same indicators as plain SQL strings executed by DuckDB directly, one
+   query per indicator, distinct patients as `count(DISTINCT patient_id)` (no Ibis compilation,
+   no disclosure control, no grouping sets, no bitmap of keys): the ratio ours / plain SQL is
+   what the engine layer costs or saves over hand-written SQL on the same tables and marts.
 
 `--refresh-marts` (re)builds every mart of the warehouse, timed (on a copy: the file is written).
 `--spark DIR` exports the warehouse as Parquet to DIR (timed) and runs every indicator of the
@@ -225,6 +227,11 @@ def _dashboard(wh: Warehouse, theme: str, runs: int, seed: int, who: Requester) 
     ours, queries, plain = [], [], []
     # same DuckDB connection (the IOTF cut-offs are registered there as an in-memory table)
     raw = wh.backend.con
+    # one untimed request per kind of scope first: a server compiles each query shape once
+    # (then reads it from its disk SQL cache, `SqlDiskCache`); the runs time answering
+    warm = {s.kind: (s, f) for s, f in sets}
+    for scope, filters in warm.values():
+        list(run_protected(wh, names, who, scope, filters))
     for scope, filters in sets:
         t = time.perf_counter()
         list(run_protected(wh, names, who, scope, filters))

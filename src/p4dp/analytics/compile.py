@@ -30,7 +30,12 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from p4dp.analytics import portable as P
-from p4dp.analytics.marts import CONTEXT_COLUMNS, PATIENT_KEY_TABLE, patient_context
+from p4dp.analytics.marts import (
+    CONTEXT_COLUMNS,
+    EVENT_AGE,
+    PATIENT_KEY_TABLE,
+    patient_context,
+)
 from p4dp.analytics.model import (
     DIM_LABELS_FR,
     Dim,
@@ -168,6 +173,8 @@ def _apply_patient_scope(wh: Warehouse, t: ir.Table, scope: Scope) -> ir.Table:
 
 
 def _age_expr(t: ir.Table, filters: Filters, dated: bool) -> ir.IntegerValue:
+    if filters.age_at == "event" and dated and EVENT_AGE in t.columns:
+        return t[EVENT_AGE]  # stored by the frame marts, the same expression
     on = t.date if (filters.age_at == "event" and dated) else ibis.literal(filters.as_of)
     return P.age_at(t.birth_year, t.birth_month, on)
 

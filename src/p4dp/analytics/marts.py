@@ -64,10 +64,15 @@ class _Tables:
         self.table = table
 
 
+#: The patient's age in completed years at the event (`portable.age_at`), stored in the frame
+#: marts: the age slicer then compares one integer instead of computing an age per row.
+EVENT_AGE = "event_age"
+
+
 def frame_with_context(frame_name: str) -> Callable[[TableGetter], ir.Table]:
-    """The mart of a request-independent event frame: its rows joined with the patient context,
-    exactly what `prepare` joins at query time — stored, the per-request join over millions of
-    rows disappears. The partition is the event's own `source_id` (not the patient's, one join
+    """The mart of a request-independent event frame: its rows joined with the patient context
+    and the age at the event, exactly what `prepare` computes at query time — stored, the
+    per-request join and age over millions of rows disappear. The partition is the event's own `source_id` (not the patient's, one join
     less): a per-source refresh scans that source's row groups only."""
 
     def build(table: TableGetter) -> ir.Table:
@@ -78,7 +83,8 @@ def frame_with_context(frame_name: str) -> Callable[[TableGetter], ir.Table]:
         frame = {f.name: f for f in (F.ENCOUNTERS, F.PROBLEMS, F.BIOMETRICS, F.LABS,
                                      F.VACCINATIONS, PRESCRIPTIONS)}[frame_name]
         t = frame.build(_Tables(table), Period())
-        return t.inner_join(patient_context(table), "patient_id")
+        t = t.inner_join(patient_context(table), "patient_id")
+        return t.mutate(**{EVENT_AGE: P.age_at(t.birth_year, t.birth_month, t.date)})
 
     return build
 
