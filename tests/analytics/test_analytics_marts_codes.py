@@ -81,7 +81,13 @@ TABLES = {
     ],
     "problem": [pb(1, "t1", D(2015, 1, 1), result="T90"),
                 pb(2, "t2", D(2016, 1, 1), reason="P17"),    # tobacco, as a reason
-                pb(3, "i1", D(2025, 1, 1), result="P15")],   # after the reference date
+                pb(3, "i1", D(2025, 1, 1), result="P15"),    # after the reference date
+                # screening tests and a diabetic eye exam (`mart_dated_procedure`)
+                pb(4, "t1", D(2023, 6, 1), procedure="X41"), pb(5, "i1", D(2021, 1, 1),
+                                                               procedure="D36"),
+                pb(6, "t1", D(2020, 5, 5), procedure="D40"), pb(7, "t1", D(2021, 3, 3),
+                                                               procedure="F31"),
+                pb(8, "v1", D(2022, 2, 2), procedure="X37")],
     "antecedent": [{"antecedent_id": "a1", "patient_id": "t2", "code": "T89",
                     "kind": "medical"}],                      # undated: counts at any date
     "biometric": [
@@ -166,7 +172,8 @@ CASES = [(Scope(), AT_REF), (Scope(), Filters(period=Period(D(2024, 1, 5), REF),
 READERS = ["surpoids_children", "surpoids_by_age_sex", "surpoids_line_list", "examen_inr_bands",
            "examen_inr_out_of_range", "examen_ttr", "examen_inr_line_list", "diabete_suivi",
            "diabete_hba1c_distribution", "dependance_by_age_sex", "vaccination_dtp_up_to_date",
-           "vaccination_dtp_by_age", "vaccination_dtp_overdue",
+           "vaccination_dtp_by_age", "vaccination_dtp_overdue", "depistage_sein",
+           "depistage_colorectal", "depistage_col_uterus",
            # the frames stored with their patient context (`mart_frame_*`)
            "general_consultations_per_type", "general_exams_by_type", "general_reasons",
            "general_biometrics_by_kind", "general_vaccinations_by_type",

@@ -181,6 +181,16 @@ def patient_codes(table: TableGetter) -> ir.Table:
         first_date=ibis.ifelse(rows.date.isnull().any(), ibis.null("date"), rows.date.min()))
 
 
+def dated_procedures(table: TableGetter) -> ir.Table:
+    """Problems whose procedure is one an indicator dates per patient (organised cancer
+    screening tests, diabetic eye exams): a few rows out of millions of problems."""
+    from p4dp.analytics.library.depistage import dated_procedure_codes
+
+    pb = table("problem")
+    pb = pb.filter(pb.procedure_code.isin(dated_procedure_codes()))
+    return pb.select("source_id", "problem_id", "patient_id", "date", "procedure_code")
+
+
 def dtp_doses(table: TableGetter) -> ir.Table:
     """Doses that protect against diphtheria, tetanus and polio (the dTP booster)."""
     from p4dp.analytics.library.vaccination import is_dtp
@@ -198,6 +208,8 @@ MARTS: dict[str, AnalyticsMart] = {m.name: m for m in (
     AnalyticsMart("mart_patient_code", "First date of each diabetes / dependence code per patient "
                   "and origin (Diabète, Dépendance).", patient_codes),
     AnalyticsMart("mart_dtp_dose", "dTP doses (Vaccination).", dtp_doses),
+    AnalyticsMart("mart_dated_procedure", "Problems with a screening test or a diabetic eye "
+                  "exam as procedure (Dépistage cancer, Diabète).", dated_procedures),
     *(AnalyticsMart(f"mart_frame_{name}", f"The `{name}` frame with the patient context "
                     "(every dashboard reading it).", frame_with_context(name), ("date",))
       for name in ("encounters", "problems", "biometrics", "lab_results", "vaccinations",

@@ -33,10 +33,22 @@ CERVIX_AGES, CERVIX_CODES = (25, 65), icpc2_codes("X37")
 CERVIX_CYTOLOGY_UNTIL, CERVIX_CYTOLOGY_YEARS, CERVIX_HPV_YEARS = 29, 3, 5
 
 
+def dated_procedure_codes() -> tuple[str, ...]:
+    """The procedures `last_procedure` may be asked for (stored in `mart_dated_procedure`)."""
+    from p4dp.analytics.library.diabete import EYE_EXAM_CODES
+
+    return tuple(dict.fromkeys(BREAST_CODES + FIT_CODES + COLONOSCOPY_CODES + CERVIX_CODES
+                               + EYE_EXAM_CODES))
+
+
 def last_procedure(wh: Warehouse, codes: tuple[str, ...], on: ir.DateValue,
                    name: str) -> ir.Table:
-    """Per patient, the date of the latest problem with one of the procedure codes, up to `on`."""
-    p = wh.table("problem")
+    """Per patient, the date of the latest problem with one of the procedure codes (among
+    `dated_procedure_codes()`), up to `on`."""
+    missing = set(codes) - set(dated_procedure_codes())
+    if missing:
+        raise ValueError(f"procedure codes {sorted(missing)} are not in dated_procedure_codes()")
+    p = wh.mart("mart_dated_procedure")
     p = p.filter(p.procedure_code.isin(codes) & (p.date <= on))
     return p.group_by("patient_id").aggregate(**{name: p.date.max()})
 
