@@ -775,9 +775,13 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
     if field_name == "procedure" and icpc.component(main.code) == "process":
         received = _letter_received(norm)
         report = next((m for m in live if icpc.number(m.code) == LETTER_RECEIVED), None)
+        read = next((m for m in live if icpc.number(m.code) == RESULTS), None)
         if received and report is not None and report is not main:
             # "CR de l'IRM reçu": the report read, not the imaging
             main, ranked = report, [report] + [m for m in ranked if m is not report]
+        elif read is not None and read is not main and icpc.number(main.code) in TEST_PROCESS:
+            # "résultats de l'IRM du genou commentés": the results read (L60), not the test
+            main, ranked = read, [read] + [m for m in ranked if m is not read]
         if received and icpc.number(main.code) in (REFERRAL, SPECIALIST_OPINION, LETTER_RECEIVED):
             # "courrier du cardiologue", "retour de l'avis gastro": a letter received, not sent
             main.code = f"{chapter or main.code[0]}{LETTER_RECEIVED}"
