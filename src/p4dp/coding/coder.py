@@ -571,6 +571,12 @@ def _letter_received(norm: Normalised) -> bool:
             and any(t in LETTER_WORDS or t == "avis" for t in tokens))
 
 
+def _after_non(norm: Normalised, m: _Match) -> bool:
+    """The term follows "non" ("non cardiaque", "non fumeur"): edsnlp misses a postposed
+    "non" that negates an adjective."""
+    return m.start > 0 and norm.tokens[m.start - 1] == "non"
+
+
 def _ruled_out(norm: Normalised, m: _Match, words: frozenset[str] = RULE_OUT_WORDS) -> bool:
     """A ruling-out word just before the term ("éliminer une phlébite") or after it
     ("phlébite à éliminer", with ``RULED_OUT_WORDS`` "phlébite éliminée")."""
@@ -650,6 +656,8 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
     if matches and norm.cues:
         spans = [_span(norm, m) for m in matches]
         for m, q in zip(matches, qualify(norm.clean, spans)):
+            if not q.negated and _after_non(norm, m):
+                q = Qualifier(True, q.hypothesis, q.family)  # "douleur thoracique non cardiaque"
             if m.entry.keys & _NEGATION_WORDS:
                 q = Qualifier(False, q.hypothesis, q.family)
             if field_name == "procedure" and icpc.component(m.entry.code) == "process":
