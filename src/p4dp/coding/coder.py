@@ -519,6 +519,13 @@ def _is_generic_act(m: _Match) -> bool:
     return m.entry.keys <= _GENERIC_KEYS
 
 
+def _is_request(m: _Match) -> bool:
+    """A bare request or visit ("demande", "RDV"): beside it "arrêt" is still the sick note
+    ("demande un arrêt"), not a thing stopped."""
+    return _is_generic_act(m) or (icpc.component(m.entry.code) == "process"
+                                  and icpc.number(m.entry.code) == VISIT)
+
+
 @lru_cache(maxsize=1)
 def _drug_aliases() -> dict[str, frozenset[str]]:
     """Substance -> its normalised aliases (the terminology package's drug table)."""
@@ -675,7 +682,8 @@ def code_normalised(norm: Normalised, field_name: str, min_confidence: float) ->
         # "arrêt de la contraception pour projet de grossesse": a bare "arrêt" beside another
         # term is that thing stopped, not a sick note
         matches = [m for m in matches if m.entry.keys != STOP_KEYS
-                   or not any(o.segment == m.segment for o in matches if o is not m)]
+                   or not any(o.segment == m.segment and not _is_request(o)
+                              for o in matches if o is not m)]
     live = [m for m in matches if not m.qualifier.negated]
     negated = [m for m in matches if m.qualifier.negated]
     declined: list[_Match] = []
