@@ -295,3 +295,33 @@ def test_dev_set_4_causes_on_reasons_and_results(
 ])
 def test_pregnancy_and_post_partum(coder: Coder, text: str, field: str, code: str) -> None:
     assert coder.code(text, field).code == code
+
+
+@pytest.mark.parametrize(("text", "field", "code"), [
+    ("fond d'oeil", "procedure", "F43"),                   # ICPC-2e -43 includes fundoscopy
+    ("MMS", "procedure", "P43"),                           # -39 excludes mental function tests
+    ("test de grossesse urinaire", "procedure", "W35"),    # -35 includes urine pregnancy tests
+    ("méchage nasal", "procedure", "R56"),                 # -56 includes tamponade
+    ("colposcopie", "procedure", "X40"),                   # an endoscopy takes its system
+    ("résultats de l'IRM du genou commentés", "procedure", "L60"),  # the results read, not the test
+    ("demande de place en EHPAD", "procedure", "A68"),     # -68 includes nursing homes
+    ("Duphaston", "procedure", "X50"),                     # progestogens G03D
+    ("désensibilisation aux acariens", "procedure", "A44"),  # -32 excludes desensitisation -44
+])
+def test_dev_set_5_causes_on_acts(coder: Coder, text: str, field: str, code: str) -> None:
+    assert coder.code(text, field).code == code
+
+
+@pytest.mark.parametrize(("text", "field", "code"), [
+    ("protéinurie", "resultat", "U98"),                    # U90 is orthostatic proteinuria only
+    ("stressé", "motif", "P02"),                           # P02 includes feeling stressed
+    ("douleur thoracique non cardiaque", "resultat", "A11"),  # a term after "non" is negated
+    ("non fumeur", "resultat", "_"),
+    ("diabète non insulinodépendant", "resultat", "T90"),  # unless "non" is inside the term
+    ("demande un arrêt", "motif", "A62"),                  # beside a bare request: the sick note
+    ("ventre gonflé", "motif", "D25"),                     # D08 excludes change in abdominal size
+    ("saignements avec le stérilet", "motif", "X08"),
+])
+def test_dev_set_5_causes_on_reasons_and_results(
+        coder: Coder, text: str, field: str, code: str) -> None:
+    assert coder.code(text, field).code == code
