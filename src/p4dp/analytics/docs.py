@@ -38,10 +38,12 @@ the indicators when present (else the same definition runs on the CDM tables: sa
 slower): `mart_child_bmi` (same-day weight + height pairs of children 6–15, BMI, IOTF flags),
 `mart_inr` (INR results with band, out-of-range flag and the patient's previous INR),
 `mart_patient_code` (first date of each diabetes / dependence code per patient and origin),
-`mart_dtp_dose` (dTP doses), and `mart_frame_<frame>` for the six request-independent event
+`mart_dtp_dose` (dTP doses), `mart_dated_procedure` (screening tests and diabetic eye exams
+recorded as procedures), and `mart_frame_<frame>` for the six request-independent event
 frames over the large tables (`encounters`, `problems`, `biometrics`, `lab_results`,
 `vaccinations`, `prescriptions`): each frame's rows joined with the patient context (sex, birth
-year and month, practice, region, treating GP; patients who objected left out), stored in date
+year and month, practice, region, treating GP, integer patient key; patients who objected left
+out) and the age at the event, stored in date
 order so that a date range skips whole row groups, and partitioned by the event's own
 `source_id` so that the refresh after a load reads that source's rows only. Only request-independent values are
 precomputed: date range, reference date, scope and filters still apply on top, and a spec test
@@ -56,6 +58,55 @@ the three screening statuses three times. Counts of one event frame under severa
 (`portable.grouping_sets_sql`, SQL common to DuckDB and Spark): `general` runs 9 queries instead
 of 16. The web app computes the default view of every tab into its result cache after each
 start and each load (`DataService.warm_after_loads`).
+
+Distinct patients are counted, on DuckDB, as a bitmap of dense integer patient keys
+(`portable.count_distinct_keys`; keys kept by `p4dp.warehouse.marts.refresh_patient_keys`,
+given once and never renumbered; decision record `docs/decisions/0002-patient-keys-bitmap.md`):
+the same exact figure as `count(DISTINCT patient_id)`, which Spark keeps, five times faster.
+
+### Now: fourth round, `primege`
+
+Measured on 2026-11-29 13:15–13:30 UTC with `python benchmarks/bench_analytics.py WAREHOUSE
+--theme <all 12> --runs 100` on the `primege` copy (180,000 patients, 3.47M encounters, 5.22M
+problems, 40 sources) with every mart refreshed by this code (`refresh_marts`, all sources:
+25–38 s), load average 1.6–2.8 (one other engineer's tests alongside). Each dashboard is timed
+after one untimed request per kind of scope (query shapes compiled once, as a server keeps them
+in its disk SQL cache); the plain-SQL baseline is one hand-written query per indicator on the
+same tables and marts with `count(DISTINCT patient_id)`:
+
+| measure | before this round (third round) | now |
+| --- | ---: | ---: |
+| full library (52), whole base, cold process, researcher, empty SQL cache | 10.0 s | 5.5 s |
+| same, warm SQL cache (every start after the first) | 10.6 s | **2.8 s** |
+
+| dashboard (indicators) | p50 | p95 | p95 plain SQL | ratio | p95 third round |
+| --- | ---: | ---: | ---: | ---: | ---: |
+| `general` (16) | 180 ms | 504 ms | 1,067 ms | 0.47 | 1,716 ms |
+| `activite` (7) | 253 ms | 757 ms | 1,142 ms | 0.66 | 1,907 ms |
+| `sentinelle` (2) | 125 ms | 250 ms | 134 ms | 1.86 | — |
+| `vaccination` (5) | 120 ms | 194 ms | 325 ms | 0.60 | — |
+| `diabete` (2) | 124 ms | 136 ms | 255 ms | 0.53 | — |
+| `historique` (2) | 96 ms | 133 ms | 145 ms | 0.91 | — |
+| `examen` (5) | 68 ms | 121 ms | 236 ms | 0.51 | — |
+| `depistage` (3) | 69 ms | 101 ms | 170 ms | 0.60 | — |
+| `dependance` (1) | 77 ms | 99 ms | 106 ms | 0.94 | — |
+| `motifs` (4) | 21 ms | 97 ms | 89 ms | 1.09 | — |
+| `surpoids` (3) | 40 ms | 67 ms | 136 ms | 0.50 | — |
+| `polymedication` (2) | 52 ms | 65 ms | 111 ms | 0.59 | — |
+
+What changed: (1) distinct patients as a bitmap of integer keys — the whole-base `general`
+dashboard, default filters, 1.40 s → 0.35 s in one process (its consultations query 499 → 72
+ms); (2) the age at the event stored in the frame marts — with an age slicer the whole base took
+about three times as long as without, the age being computed per row; (3) `mart_dated_procedure`
+— the screening frame scanned every problem four times per request (`depistage` p50 420 → 69
+ms); (4) the disclosure audit's null-space bound through the thin pseudo-inverse on one BLAS
+thread — OpenBLAS threads contending with DuckDB's made a 94 × 182 SVD take 0.8 s instead of
+5 ms (a region's weekly sentinel series, 1.8 s → 0.1 s). **Target still missed** by `general`
+(p95 504 ms) and `activite` (757 ms), on the whole-base and regional filter sets with an age or
+sex slicer: `general` is 9 queries of 30–60 ms over 3–5M rows each, `activite` a 500k-row
+per-(patient, GP) frame computed per request plus weekly series. Sentinelle's ratio above 1 is
+its "beside the network" pair of queries and disclosure control of weekly cells; its p95 is
+within target.
 
 The same definitions run on Spark (`p4dp.warehouse.spark.connect_spark` over
 `p4dp.warehouse.parquet.export_parquet`): `tests/engines` runs every indicator on the `tiny`
@@ -155,7 +206,8 @@ does not share), region 1,350 / 1,676 ms (0.81), practice 347 / 365 ms, one GP 5
 (0.75). Integer surrogate keys for patients were measured and not added: `count(DISTINCT …)`
 over the 5.2M problems takes 0.54 s on the pseudonym strings and 0.44 s on a 64-bit hash of
 them, 0.54 / 0.48 s per year of encounters on a dense integer key (load 7.6): under 20 %, for
-a key table kept in step with every load and withdrawal.
+a key table kept in step with every load and withdrawal. (Superseded in the fourth round: a
+*bitmap* of the integer keys, not a hash of them, is five times faster — decision 0002.)
 
 `bench_analytics.py WAREHOUSE --theme general,activite --runs 30` on the refreshed copy right
 after (load average 1–4, rising while it ran): cold full library 10.0 s with an empty SQL cache
