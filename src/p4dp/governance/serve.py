@@ -91,11 +91,17 @@ class DataService:
                 for _ in range(self._pool_size):
                     pool.put(open_warehouse(self.warehouse_path, self._cache_dir))
                 self._pool = pool
-        wh = self._pool.get()
+            pool = self._pool
+        wh = pool.get()
         try:
             yield wh
         finally:
-            self._pool.put(wh)
+            with self._pool_lock:
+                current = self._pool is pool
+            if current:
+                pool.put(wh)
+            else:  # the pool was closed meanwhile (a warming thread at shutdown)
+                wh.backend.disconnect()
 
     def close(self) -> None:
         self._closed = True
