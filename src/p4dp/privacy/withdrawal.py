@@ -173,8 +173,9 @@ def record_objections(
             "INSERT INTO withdrawal VALUES (?, 'patient', ?, ?, NULL, ?)",
             [[p, requested_by, now, json.dumps({"batch_objection": len(new), **detail})]
              for p in new])
-        sources = sorted(set(flagged.column("source_id").to_pylist()))
-        refresh_marts(con, sources)
+        if any(t.name in detail for t in CLINICAL_TABLES):  # the marts hold only stored rows:
+            # patients objecting before their first load (the usual case) leave them as they are
+            refresh_marts(con, sorted(set(flagged.column("source_id").to_pylist())))
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
