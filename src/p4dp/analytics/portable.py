@@ -242,8 +242,9 @@ def grouping_sets_sql(frame_sql: str, dims: Sequence[str], sets: Sequence[Sequen
     is told apart from "not grouped" that way). `aggregates`: alias → (kind, column, where)
     with kind "count" (rows; `column` unused), "distinct" (distinct non-null `column`) or "keys"
     (the same over dense integer keys, as a bitmap over `key_range`, SQL expressions of its
-    bounds: DuckDB only, see `count_distinct_keys`), `where` a boolean column or None. Conditional counts are spelled with CASE, not FILTER, so that the
-    text is the same on both engines; a null `where` does not count, as with Ibis' `where=`.
+    bounds: DuckDB only, see `count_distinct_keys`), `where` a boolean column or None.
+    Conditional counts are spelled with CASE, not FILTER, so that the text is the same on both
+    engines; a null `where` does not count, as with Ibis' `where=`.
     Identifiers must be plain (letters, digits, underscores: checked)."""
     def ident(name: str) -> str:
         if not name.replace("_", "a").isalnum():
