@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -12,15 +10,13 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # helpers live in uniquely named modules (browser_site, web_client, site_data): two folders'
 # `conftest` modules would shadow each other when a test imported from `conftest`
-from browser_site import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PASSWORD, free_port  # noqa: E402
+from browser_site import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PASSWORD, serve_in_thread  # noqa: E402
 from site_data import build_site_warehouse  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     """Base URL of the app served by uvicorn (in a thread of this process) on loopback."""
-    import uvicorn
-
     from p4dp.governance.accounts import NewUser, add_user
     from p4dp.governance.store import Store
     from p4dp.settings import Settings
@@ -34,18 +30,8 @@ def server(tmp_path_factory):
     add_user(store, NewUser("chercheur", "researcher", PASSWORD))
     app = create_app(Settings(home=home, secret_key="b" * 48, duckdb_threads=1), store,
                      warehouse)
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    with serve_in_thread(app) as url:
+        yield url
     store.dispose()
 
 

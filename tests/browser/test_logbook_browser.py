@@ -4,12 +4,11 @@ CISP-2 picker and the coder's suggestion, submits it, and their supervisor valid
 from __future__ import annotations
 
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from browser_site import ARTIFACTS, free_port
+from browser_site import ARTIFACTS, serve_in_thread
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "logbook"))
 from logbook_helpers import PASSWORD, build_warehouse, make_network  # noqa: E402
@@ -19,8 +18,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def lb_server(tmp_path_factory):
-    import uvicorn
-
     from p4dp.governance.store import Store
     from p4dp.settings import Settings
     from p4dp.web.app import create_app
@@ -30,17 +27,8 @@ def lb_server(tmp_path_factory):
     make_network(store)
     app = create_app(Settings(home=home, secret_key="l" * 48, duckdb_threads=1), store,
                      build_warehouse(home / "warehouse.duckdb"))
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    with serve_in_thread(app) as url:
+        yield url
     app.state.data.close()
     store.dispose()
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-import duckdb
 import ibis
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -23,7 +22,6 @@ from p4dp.analytics.compile import Warehouse, run_indicator
 from p4dp.analytics.library import all_indicators
 from p4dp.analytics.marts import MARTS
 from p4dp.analytics.model import Filters, Period, Scope
-from p4dp.warehouse.parquet import export_parquet
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -47,15 +45,13 @@ def warehouse_file(tmp_path_factory):
 def engines(warehouse_file, tmp_path_factory):
     """(DuckDB warehouse, Spark warehouse) over the same data."""
     pytest.importorskip("pyspark")
-    from p4dp.warehouse.spark import connect_spark, local_session
+    from p4dp.warehouse.spark import connect_spark_copy, local_session
 
-    folder = tmp_path_factory.mktemp("parquet") / "export"
-    with duckdb.connect(str(warehouse_file), read_only=True) as con:
-        export_parquet(con, folder)
     session = local_session()
     session.sparkContext.setLogLevel("ERROR")
+    spark = Warehouse(connect_spark_copy(
+        warehouse_file, tmp_path_factory.mktemp("parquet") / "export", session))
     duck = Warehouse(ibis.duckdb.connect(str(warehouse_file), read_only=True))
-    spark = Warehouse(connect_spark(folder, session))
     yield duck, spark
     duck.backend.disconnect()
     session.stop()

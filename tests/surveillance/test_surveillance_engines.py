@@ -3,13 +3,11 @@ warehouse exported as Parquet (DESIGN.md: one definition, embedded or distribute
 
 from __future__ import annotations
 
-import duckdb
 import ibis
 import pytest
 
 from p4dp.analytics.compile import Warehouse
 from p4dp.surveillance.incidence import build_cube
-from p4dp.warehouse.parquet import export_parquet
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -17,15 +15,14 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def engines(seasonal_file, tmp_path_factory):
     pytest.importorskip("pyspark")
-    from p4dp.warehouse.spark import connect_spark, local_session
+    from p4dp.warehouse.spark import connect_spark_copy, local_session
 
-    folder = tmp_path_factory.mktemp("parquet") / "export"
-    with duckdb.connect(str(seasonal_file), read_only=True) as con:
-        export_parquet(con, folder)
     session = local_session()
     session.sparkContext.setLogLevel("ERROR")
+    spark = connect_spark_copy(seasonal_file, tmp_path_factory.mktemp("parquet") / "export",
+                               session)
     duck = Warehouse(ibis.duckdb.connect(str(seasonal_file), read_only=True))
-    yield duck, Warehouse(connect_spark(folder, session))
+    yield duck, Warehouse(spark)
     duck.backend.disconnect()
 
 

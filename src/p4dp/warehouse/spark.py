@@ -47,3 +47,16 @@ def connect_spark(folder: Path | str, session: SparkSession | None = None) -> ib
     for name in tables:
         session.read.parquet(str(folder / name)).createOrReplaceTempView(name)
     return ibis.pyspark.connect(session)
+
+
+def connect_spark_copy(warehouse: Path | str, folder: Path | str,
+                       session: SparkSession | None = None) -> ibis.BaseBackend:
+    """Spark over a copy of a DuckDB warehouse file: exported as Parquet to `folder` (replacing
+    an earlier export there), then connected as `connect_spark` does."""
+    import duckdb
+
+    from p4dp.warehouse.parquet import export_parquet
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        export_parquet(con, Path(folder))
+    return connect_spark(folder, session)

@@ -30,6 +30,18 @@ class Slicers:
     params: dict
 
 
+#: Answers of a CISP-2 picker per keystroke (logbook entries, cohort criteria).
+PICKER_LIMIT = 12
+
+
+def icpc2_picker(q: str, limit: int) -> list[dict]:
+    """Ranked CISP-2 codes for a few letters or a code, with their French titles."""
+    from p4dp.terminology.icpc2 import search
+
+    return [{"code": h.code, "title_fr": h.title_fr, "chapter_title_fr": h.chapter_title_fr,
+             "matched": h.matched} for h in search(q, limit)]
+
+
 def slicers(
     scope: Annotated[Literal["personnel", "base", "region"] | None,
                      Query(description="Périmètre : personnel, base ou region")] = None,

@@ -26,7 +26,7 @@ from p4dp.governance import cohorts as G
 from p4dp.governance.serve import ServiceUnavailable
 from p4dp.privacy.disclosure import ROLES
 from p4dp.web.security import allow, principal_of, refuse
-from p4dp.web.views import csv_text
+from p4dp.web.views import PICKER_LIMIT, csv_text, icpc2_picker
 
 router = APIRouter(tags=["cohortes"])
 
@@ -35,8 +35,6 @@ Version = Annotated[int | None, Query(ge=1, le=100_000)]
 SharedRole = Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$",
                                          description="Rôle avec lequel partager (défaut : "
                                                      "privée)")]
-#: Answers of the ICPC-2 picker per keystroke.
-PICKER_LIMIT = 12
 NOT_FOUND = "Définition de cohorte introuvable (ou non partagée avec vous)."
 
 
@@ -130,10 +128,7 @@ class _InvalidResponse(Exception):
 @allow(authenticated=True)
 def icpc2_search(request: Request, q: Annotated[str, Query(max_length=200)] = "",
                  limit: Annotated[int, Query(ge=1, le=50)] = PICKER_LIMIT) -> list[dict]:
-    from p4dp.terminology.icpc2 import search
-
-    return [{"code": h.code, "title_fr": h.title_fr, "chapter_title_fr": h.chapter_title_fr,
-             "matched": h.matched} for h in search(q, limit)]
+    return icpc2_picker(q, limit)
 
 
 @router.get("/api/v1/terminology/exams", summary="Examens biologiques : code, nom, unité de "

@@ -24,6 +24,7 @@ from p4dp.logbook import reference as R
 from p4dp.logbook import service as S
 from p4dp.logbook.dashboard import Dashboard, dashboard, warehouse_base_profile
 from p4dp.web.security import allow, audit_refusal, principal_of
+from p4dp.web.views import PICKER_LIMIT, icpc2_picker
 
 router = APIRouter(tags=["carnet de consultation"])
 
@@ -32,8 +33,6 @@ EntryId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 #: Problem rows shown by the entry form (the seed's screen shows "Problème n°3"); one spare row
 #: is added when editing an entry that already has as many.
 FORM_PROBLEM_ROWS = 3
-#: Picker answers listed per keystroke.
-PICKER_LIMIT = 12
 HERE = FilePath(__file__).resolve().parents[1] / "templates" / "logbook"
 PROBLEM_KEYS = tuple(f"{f}_{k}" for f in R.FIELDS for k in ("text", "code"))
 
@@ -101,10 +100,7 @@ _warm_picker()
 @allow(*LOGBOOK_ROLES)
 def cisp_search(request: Request, q: Annotated[str, Query(max_length=200)] = "",
                 limit: Annotated[int, Query(ge=1, le=50)] = PICKER_LIMIT) -> list[dict]:
-    from p4dp.terminology.icpc2 import search
-
-    return [{"code": h.code, "title_fr": h.title_fr, "chapter_title_fr": h.chapter_title_fr,
-             "matched": h.matched} for h in search(q, limit)]
+    return icpc2_picker(q, limit)
 
 
 @router.get("/api/v1/logbook/suggest", summary="Suggestion du codeur automatique pour un texte "
