@@ -83,6 +83,22 @@ def test_pyramid_personal_beside_the_base(wh):
         ["10-19", "M", 1], ["30-39", "F", 1], ["70-79", "F", 1]]
 
 
+def test_pyramid_age_at_the_last_encounter_counts_each_patient_once(tmp_path):
+    # d turns 10 mid-March 2024 (birth month 3: the 15th): 9 with g1 in February, 10 with g2
+    # in April. The GP's pyramid takes the last encounter with the GP; the base pyramid the
+    # last encounter with anyone, and d counts in one band only.
+    w = build_warehouse(tmp_path / "wh.duckdb", {
+        "practice": PRACTICES, "practitioner": PRACTITIONERS,
+        "patient": [patient("d", "F", 2014, 3)],
+        "encounter": [enc(1, "d", "arm_g1", D(2024, 2, 1)), enc(2, "d", "arm_g2", D(2024, 4, 1))],
+    })
+    assert rows(w, "activite_pyramid", G1) == [["0-9", "F", 1]]
+    assert rows(w, "activite_pyramid", Scope("practice", "p1")) == [["10-19", "F", 1]]
+    assert rows(w, "activite_pyramid_base", G1) == [["10-19", "F", 1]]
+    assert run_indicator(w, get("activite_active_patients"), G1)["rows"] == [
+        ["d", 9, 1, "2024-02-01", "2024-02-01"]]
+
+
 def test_top_prescriptions(wh):
     assert rows(wh, "activite_top_prescriptions", G1) == [
         [1, "C10AA05", 2, 1], [2, "R03AC02", 1, 1], [3, "non codé", 1, 1]]

@@ -227,6 +227,9 @@ def prepare(wh: Warehouse, ind: Indicator, scope: Scope, filters: Filters) -> ir
     frame = ind.frame
     if frame.mart:  # the frame with its patient context, stored or evaluated on the fly
         t = wh.mart(frame.mart).drop("source_id")
+    elif frame.gp_scoped:
+        gp = scope.value if scope.kind == "practitioner" else None
+        t = frame.build(wh, filters.period, gp)
     else:
         t = frame.build(wh, filters.period)
     if frame.dated:

@@ -70,6 +70,11 @@ class Frame:
     on a patient frame marks rows attributable to one practitioner: a GP's scope then keeps their
     own rows only. `period` is the requested date range, passed so that frames which pick one row
     per patient (the latest reading…) pick it *within* the range.
+
+    A `gp_scoped` frame, which aggregates events per patient, is built as
+    `build(wh, period, practitioner)`: under a GP's scope it receives the GP's pseudonym and
+    aggregates that GP's own events only (None under any other scope), so that it stays one row
+    per patient rather than one per patient and practitioner.
     """
 
     name: str
@@ -83,6 +88,8 @@ class Frame:
     #: The analytics mart holding this frame joined with the patient context
     #: (`p4dp.analytics.marts.frame_with_context`): for frames that do not depend on the period.
     mart: str | None = None
+    #: `build` takes the practitioner of a GP's scope (see above).
+    gp_scoped: bool = False
 
     def __post_init__(self) -> None:
         if self.subject not in ("patient", "practitioner"):

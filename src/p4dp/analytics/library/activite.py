@@ -17,15 +17,17 @@ SOURCE = "Séminaire P4DP, « Tableau de bord individuel – le pilotage de l'ac
 PYRAMID_BREAKS = (0, 10, 20, 30, 40, 50, 60, 70, 80, 90)
 
 
-def _seen(wh: Warehouse, period: Period) -> ir.Table:
+def _seen(wh: Warehouse, period: Period, practitioner: str | None) -> ir.Table:
     e = within_period(wh.table("encounter"), period)
-    return e.group_by("patient_id", "practitioner_id").aggregate(
+    if practitioner is not None:
+        e = e.filter(e.practitioner_id == practitioner)
+    return e.group_by("patient_id").aggregate(
         date=e.date.max(), first_visit=e.date.min(), n_visits=e.count())
 
 
-SEEN = Frame("patients_seen", "One row per patient and practitioner with encounters in the date "
-             "range: number of encounters, first and last (`date`) of them.", _seen,
-             materialize=True)
+SEEN = Frame("patients_seen", "One row per patient with encounters in the date range (under a "
+             "GP's scope: encounters with that GP): number of encounters, first and last "
+             "(`date`) of them.", _seen, materialize=True, gp_scoped=True)
 
 
 def _prescriptions(wh: Warehouse, period: Period) -> ir.Table:
@@ -77,7 +79,7 @@ INDICATORS = (
         name="activite_active_patients", theme=THEME, title_fr="File active",
         description="Line list of the patients the GP saw in the date range.",
         rule="Patients with at least one encounter with the GP in the date range; age at the "
-             "last encounter.", source=SOURCE, frame=SEEN,
+             "last of them.", source=SOURCE, frame=SEEN,
         line_list=("patient_id", "age", "n_visits", "first_visit", "date"),
         column_labels_fr=(("patient_id", "Patient"), ("age", "Âge"),
                           ("n_visits", "Consultations"), ("first_visit", "Première"),
@@ -85,15 +87,16 @@ INDICATORS = (
     Indicator(
         name="activite_pyramid", theme=THEME, title_fr="Pyramide des âges : personnel",
         description="Patients seen in the date range by ten-year age band and sex.",
-        rule="Age at the last encounter in the range.", source=SOURCE, frame=SEEN,
+        rule="Age at the last encounter in the range (with the GP, for a GP's own pyramid); "
+             "each patient counts once.", source=SOURCE, frame=SEEN,
         by=(Dim.AGE_BAND, Dim.SEX), age_breaks=PYRAMID_BREAKS, age_labels=None,
         measures=_PYRAMID_MEASURES),
     Indicator(
         name="activite_pyramid_base", theme=THEME,
         title_fr="Pyramide des âges : ensemble de la base",
         description="The same pyramid for the whole base (the scope is ignored).",
-        rule="Age at the last encounter in the range; a patient seen by two GPs counts once per "
-             "age band.", source=SOURCE, frame=SEEN, by=(Dim.AGE_BAND, Dim.SEX),
+        rule="Age at the last encounter in the range, with any GP; each patient counts once.",
+        source=SOURCE, frame=SEEN, by=(Dim.AGE_BAND, Dim.SEX),
         age_breaks=PYRAMID_BREAKS, age_labels=None, scope_policy="base",
         measures=_PYRAMID_MEASURES),
     Indicator(
