@@ -33,6 +33,7 @@ from p4dp.analytics import portable as P
 from p4dp.analytics.marts import (
     CONTEXT_COLUMNS,
     EVENT_AGE,
+    EVENT_PERIODS,
     PATIENT_KEY_TABLE,
     patient_context,
 )
@@ -280,6 +281,9 @@ def _dimension(t: ir.Table, ind: Indicator, name: str) -> ir.Value:
     if name in (Dim.WEEK, Dim.MONTH, Dim.YEAR):
         if not ind.frame.dated:
             raise IndicatorError(f"{ind.name}: frame {ind.frame.name} is not dated")
+        stored = EVENT_PERIODS.get(name)
+        if stored in t.columns:  # stored by the frame marts, the same expression
+            return t[stored]
         # group on a date (cheap), label after aggregation (see `_PERIOD_LABELS`)
         return {Dim.WEEK: P.week_start, Dim.MONTH: P.month_start,
                 Dim.YEAR: lambda d: d.year().cast("int32")}[Dim(name)](t.date)

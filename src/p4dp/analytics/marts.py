@@ -67,11 +67,15 @@ class _Tables:
 #: The patient's age in completed years at the event (`portable.age_at`), stored in the frame
 #: marts: the age slicer then compares one integer instead of computing an age per row.
 EVENT_AGE = "event_age"
+#: The first day of the event's ISO week and of its month (`portable.week_start`,
+#: `portable.month_start`), stored likewise: a grouping by week or month reads a date (constant
+#: over long runs of the date-ordered mart) instead of computing one per row.
+EVENT_PERIODS = {"week": "event_week", "month": "event_month"}
 
 
 def frame_with_context(frame_name: str) -> Callable[[TableGetter], ir.Table]:
-    """The mart of a request-independent event frame: its rows joined with the patient context
-    and the age at the event, exactly what `prepare` computes at query time — stored, the
+    """The mart of a request-independent event frame: its rows joined with the patient context,
+    the age at the event and its week and month, exactly what `prepare` computes at query time — stored, the
     per-request join and age over millions of rows disappear. The partition is the event's own
     `source_id` (not the patient's, one join less): a per-source refresh scans that source's
     row groups only."""
@@ -85,7 +89,9 @@ def frame_with_context(frame_name: str) -> Callable[[TableGetter], ir.Table]:
                                      F.VACCINATIONS, PRESCRIPTIONS)}[frame_name]
         t = frame.build(_Tables(table), Period())
         t = t.inner_join(patient_context(table), "patient_id")
-        return t.mutate(**{EVENT_AGE: P.age_at(t.birth_year, t.birth_month, t.date)})
+        return t.mutate(**{EVENT_AGE: P.age_at(t.birth_year, t.birth_month, t.date),
+                           EVENT_PERIODS["week"]: P.week_start(t.date),
+                           EVENT_PERIODS["month"]: P.month_start(t.date)})
 
     return build
 

@@ -32,7 +32,7 @@ SEEN = Frame("patients_seen", "One row per patient with encounters in the date r
 
 def _prescriptions(wh: Warehouse, period: Period) -> ir.Table:
     rx = wh.table("prescription")
-    return rx.select(*F.partition(wh), "prescription_id", "patient_id", "practitioner_id", "date",
+    return rx.select(*F.partition(wh), "patient_id", "practitioner_id", "date",
                      atc=rx.atc.nullif("").upper().fill_null("non codé"))
 
 

@@ -1,5 +1,9 @@
 """Frames shared by several themes: the warehouse tables, read as they are (quality-checked rows
-only: what failed a check is in `quarantine`, never here)."""
+only: what failed a check is in `quarantine`, never here).
+
+The event frames carry no event identifier: indicators count rows, never ids, and their marts
+(`p4dp.analytics.marts.frame_with_context`) would store one unique string per event — more than
+half of the marts' bytes, written at every load (benchmarks/README.md, ingestion)."""
 
 from __future__ import annotations
 
@@ -21,14 +25,14 @@ def partition(wh: Warehouse) -> tuple[str, ...]:
 
 def _encounters(wh: Warehouse, period: Period) -> ir.Table:
     e = wh.table("encounter")
-    return e.select(*partition(wh), "encounter_id", "patient_id", "practitioner_id", "date",
+    return e.select(*partition(wh), "patient_id", "practitioner_id", "date",
                     kind=e.kind.fill_null("autre"))
 
 
 def _problems(wh: Warehouse, period: Period) -> ir.Table:
     p = wh.table("problem")
     return p.select(
-        *partition(wh), "problem_id", "patient_id", "practitioner_id", "date",
+        *partition(wh), "patient_id", "practitioner_id", "date",
         result_code=p.result_code.nullif("").fill_null(NO_CODE),
         reason_code=p.reason_code.nullif("").fill_null(NO_CODE),
         has_reason=(p.reason_code.nullif("").notnull() | p.reason_text.nullif("").notnull()),
@@ -45,13 +49,13 @@ def _practitioners(wh: Warehouse, period: Period) -> ir.Table:
 
 
 def _biometrics(wh: Warehouse, period: Period) -> ir.Table:
-    return wh.table("biometric").select(*partition(wh), "biometric_id", "patient_id", "date",
+    return wh.table("biometric").select(*partition(wh), "patient_id", "date",
                                         "kind", "value")
 
 
 def _labs(wh: Warehouse, period: Period) -> ir.Table:
     t = wh.table("lab_result")
-    return t.select(*partition(wh), "lab_result_id", "patient_id", "date", "value",
+    return t.select(*partition(wh), "patient_id", "date", "value",
                     exam=t.exam_code.nullif("").fill_null("non reconnu"))
 
 
@@ -68,7 +72,7 @@ def _history(wh: Warehouse, period: Period) -> ir.Table:
 
 def _vaccinations(wh: Warehouse, period: Period) -> ir.Table:
     t = wh.table("vaccination")
-    return t.select(*partition(wh), "vaccination_id", "patient_id", "date", "raw_label",
+    return t.select(*partition(wh), "patient_id", "date", "raw_label",
                     "valences", product=t.product.nullif("").fill_null("non reconnu"))
 
 
