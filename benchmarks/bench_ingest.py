@@ -38,13 +38,17 @@ def main() -> None:
             stages[k] += v
     rows_in = sum(b.rows_in for b in report.batches)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    agents_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"network: {args.network}  batches: {len(report.batches)}  rows: {rows_in:,}")
     print("| stage | seconds | rows/s |")
     print("| --- | ---: | ---: |")
     for k, v in stages.items():
         print(f"| {k} | {v:.1f} | {rows_in / v:,.0f} |" if v else f"| {k} | 0 | - |")
     print(f"| **total** | **{total:.1f}** | {rows_in / total:,.0f} |")
-    print(f"peak RSS: {peak_mib:,.0f} MiB; loaded {report.rows_loaded:,}, "
+    print("(the agents run in a worker process while the previous bundle loads: the stages "
+          "overlap and add up to more than the total)")
+    print(f"peak RSS: {peak_mib:,.0f} MiB (agents' worker: {agents_mib:,.0f} MiB); "
+          f"loaded {report.rows_loaded:,}, "
           f"quarantined {sum(b.rows_quarantined for b in report.batches):,}, "
           f"repaired {sum(b.rows_repaired for b in report.batches):,}")
 

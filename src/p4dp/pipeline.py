@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from multiprocessing import get_context
 from pathlib import Path
 
 from p4dp.settings import Settings
@@ -71,6 +73,16 @@ def read_network(folder: Path) -> list[PracticeConfig]:
     return out
 
 
+def _run_agent(cfg: PracticeConfig, settings: Settings, bundles_dir: Path) -> tuple[Path, float]:
+    """One practice's agent step (in the agents' worker process): its bundle and seconds."""
+    from p4dp.agent import prepare
+
+    t = time.perf_counter()
+    bundle = prepare(cfg.export_dir, cfg.vendor_format, cfg.source_id, cfg.practice_id,
+                     settings, bundles_dir, export_period=cfg.export_period)
+    return bundle, time.perf_counter() - t
+
+
 def ingest_network(
     folder: Path,
     settings: Settings,
@@ -78,18 +90,27 @@ def ingest_network(
     as_of: date | None = None,
     on_practice: Callable[[PracticeConfig, str], None] | None = None,
 ) -> IngestReport:
-    """Run the agent for every practice of `folder`, then load each bundle."""
-    from p4dp.agent import prepare
+    """Run the agent for every practice of `folder` and load each bundle, in the network's order.
 
+    The agents run in one worker process ahead of the central load, as practices' agents run on
+    their own machines: a practice's export is read, pseudonymised and bundled while the previous
+    practice's bundle loads (benchmarks/README.md, ingestion). Loads stay one at a time, in order;
+    a failure stops the agents not yet started.
+    """
+    configs = read_network(folder)
     report = IngestReport()
     bundles_dir = settings.home / "bundles"
-    for cfg in read_network(folder):
-        step = (lambda msg, cfg=cfg: on_practice(cfg, msg)) if on_practice else None
-        t = time.perf_counter()
-        if step:
-            step("agent : lecture, pseudonymisation, nettoyage du texte libre")
-        bundle = prepare(cfg.export_dir, cfg.vendor_format, cfg.source_id, cfg.practice_id,
-                         settings, bundles_dir, export_period=cfg.export_period)
-        report.agent_seconds[cfg.source_id] = time.perf_counter() - t
-        report.batches.append(load_bundle(bundle, settings, as_of=as_of, progress=step))
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as agents:
+        pending = [agents.submit(_run_agent, cfg, settings, bundles_dir) for cfg in configs]
+        try:
+            for cfg, agent in zip(configs, pending):
+                step = (lambda msg, cfg=cfg: on_practice(cfg, msg)) if on_practice else None
+                if step:
+                    step("agent : lecture, pseudonymisation, nettoyage du texte libre")
+                bundle, seconds = agent.result()
+                report.agent_seconds[cfg.source_id] = seconds
+                report.batches.append(load_bundle(bundle, settings, as_of=as_of, progress=step))
+        except BaseException:
+            agents.shutdown(wait=True, cancel_futures=True)
+            raise
     return report

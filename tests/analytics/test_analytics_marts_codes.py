@@ -250,6 +250,22 @@ def test_refresh_one_source_leaves_the_others(tmp_path):
     con.close()
 
 
+def test_a_mart_stored_by_an_earlier_version_is_rebuilt_whole(tmp_path):
+    """After an upgrade that changes a mart's columns, the next per-source refresh rebuilds it
+    for every source instead of inserting rows of the new shape into the old table."""
+    wh = build_warehouse(tmp_path / "w.duckdb", TABLES)
+    wh.backend.disconnect()
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    refresh_marts(con)
+    expected = con.execute("SELECT * FROM mart_frame_encounters ORDER BY ALL").fetchall()
+    # as an earlier version stored it: one more column, one fewer, rows of one source only
+    con.execute("CREATE OR REPLACE TABLE mart_frame_encounters AS SELECT 'x' AS encounter_id, "
+                "* EXCLUDE (event_month) FROM mart_frame_encounters WHERE source_id = 'arm'")
+    refresh_marts(con, ["med"])
+    assert con.execute("SELECT * FROM mart_frame_encounters ORDER BY ALL").fetchall() == expected
+    con.close()
+
+
 def test_patient_keys_are_given_once_and_never_renumbered(tmp_path):
     """Distinct patients are counted as a bitmap of integer keys: a key is given to a new
     pseudonym only, other patients keep theirs (the marts of other sources hold them), and the

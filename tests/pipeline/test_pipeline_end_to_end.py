@@ -163,6 +163,27 @@ def test_resending_the_same_bundle_adds_nothing(loaded, tmp_path):
     assert fingerprint(copy.warehouse) == before
 
 
+def test_an_agent_that_fails_stops_the_run_and_keeps_the_practices_loaded_before(network,
+                                                                                 tmp_path):
+    # the agents run in a worker process ahead of the loads: its error must reach the caller
+    # unchanged, after the earlier practices' loads and before any later one
+    import json
+
+    net = tmp_path / "net"
+    shutil.copytree(network, net)
+    config = json.loads((net / "network.json").read_text(encoding="utf-8"))
+    first, second = config["practices"][:2]
+    second["vendor_format"] = "dbase"
+    (net / "network.json").write_text(json.dumps(config), encoding="utf-8")
+    settings = Settings(home=tmp_path / "home")
+    with pytest.raises(ValueError, match="format d'export inconnu : 'dbase'"):
+        ingest_network(net, settings, as_of=TODAY)
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    loaded = con.execute("SELECT DISTINCT source_id FROM load_batch").fetchall()
+    assert loaded == [(first["source_id"],)]
+    con.close()
+
+
 CRASH_SCRIPT = textwrap.dedent("""
     import os, sys
     from datetime import date

@@ -138,10 +138,14 @@ def refresh_marts(con: duckdb.DuckDBPyConnection, source_ids: Iterable[str] | No
 def _refresh(con: duckdb.DuckDBPyConnection, marts: list[tuple[str, str]],
              ids: list[str] | None) -> None:
     for name, select in marts:
-        exists = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-        ).fetchone()[0]
-        if not exists or ids is None:
+        stored = [r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+            "ORDER BY ordinal_position", [name]).fetchall()]
+        # a mart stored by an earlier version (other columns) is rebuilt for every source: an
+        # INSERT by position would fail, or put values in the wrong columns
+        wanted = [d[0] for d in con.execute(
+            f"SELECT * FROM ({select.format(where='IS NULL')}) LIMIT 0").description]
+        if stored != wanted or ids is None:
             con.execute(f"CREATE OR REPLACE TABLE {name} AS "
                         + select.format(where="IS NOT NULL"))
             continue
