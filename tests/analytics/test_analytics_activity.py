@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 
+import duckdb
+import ibis
 import pytest
 from analytics_tables import PRACTICES, PRACTITIONERS, build_warehouse, patient
 
-from p4dp.analytics.compile import run_indicator
+from p4dp.analytics.compile import IndicatorError, Warehouse, run_indicator
 from p4dp.analytics.library import get
 from p4dp.analytics.model import Scope
+from p4dp.warehouse.marts import refresh_marts
 
 D = dt.date
 G1 = Scope("practitioner", "arm_g1")
@@ -117,3 +121,71 @@ def test_sentinel_report_personal_beside_network(wh):
     assert rows(wh, "sentinelle_weekly_network", G1) == [
         ["2024-W01", "Syndrome grippal", 2, 2], ["2024-W05", "Syndrome grippal", 1, 1],
         ["2024-W06", "Diarrhée aiguë", 1, 1]]
+
+
+def inr(i, pid, value):
+    return {"lab_result_id": f"l{i}", "patient_id": pid, "date": D(2024, 1, i),
+            "exam_code": "INR", "raw_label": "INR", "value": value}
+
+
+INR_ROW = "Patients sous AVK : ≥ 30 % des INR hors 2-3"
+DTP_ROW = "> 25 ans : rappel dTP à jour"
+
+
+@pytest.fixture(scope="module")
+def comparison(tmp_path_factory):
+    # INR out of 2–3 in ≥ 30 % of results, per treating GP: g1 has p1 (1/3 out: yes) and p2
+    # (1/4 out: no) → 1 of 2; g2 has p3 (1/1) → 1 of 1; g3 has p4 (0/1) → 0 of 1. p5 objected
+    # and p6 declared no treating GP: neither counts. Every patient is over 25 and has no dTP
+    # dose: 0 up to date of each GP's adults.
+    d = tmp_path_factory.mktemp("cmp")
+    stored = build_warehouse(d / "stored.duckdb", {
+        "practice": PRACTICES, "practitioner": PRACTITIONERS,
+        "patient": [patient("p1", "F", 1950, 3), patient("p2", "M", 1960, 6),
+                    patient("p3", "F", 1970, 1, gp="arm_g2"),
+                    patient("p4", "M", 1980, 1, practice="p2", gp="med_g3"),
+                    patient("p5", "M", 1980, 1, opposition=True), patient("p6", "F", 1980, 1,
+                                                                          gp=None)],
+        "lab_result": [inr(1, "p1", 2.5), inr(2, "p1", 2.5), inr(3, "p1", 4.0),
+                       inr(4, "p2", 2.5), inr(5, "p2", 2.5), inr(6, "p2", 2.5),
+                       inr(7, "p2", 1.0), inr(8, "p3", 5.0), inr(9, "p4", 2.5),
+                       inr(10, "p5", 5.0), inr(11, "p6", 5.0)],
+    })
+    stored.backend.disconnect()
+    shutil.copy(d / "stored.duckdb", d / "plain.duckdb")  # no marts: definitions on the fly
+    con = duckdb.connect(str(d / "stored.duckdb"))
+    refresh_marts(con)
+    con.close()
+    return [Warehouse(ibis.duckdb.connect(str(d / name), read_only=True))
+            for name in ("stored.duckdb", "plain.duckdb")]
+
+
+def by_indicator(w, gp):
+    return {r[0]: r[1:] for r in rows(w, "activite_indicators_among_gps",
+                                      Scope("practitioner", gp))}
+
+
+def test_gp_indicators_among_gps_count_the_treating_gps_patients(comparison):
+    today = dt.date.today().isoformat()
+    for w in comparison:  # stored mart, and the definition on the fly: the same figures
+        # (gps, patients, numerator, share, median, percentile, GPs ranked, as of): fewer than
+        # 10 patients concerned, so no GP is ranked
+        assert by_indicator(w, "arm_g1")[INR_ROW] == [1, 2, 1, 50.0, None, None, None, today]
+        assert by_indicator(w, "arm_g1")[DTP_ROW] == [1, 2, 0, 0.0, None, None, None, today]
+        assert by_indicator(w, "arm_g2")[INR_ROW] == [1, 1, 1, 100.0, None, None, None, today]
+
+
+def test_gp_percentile_among_the_gps_ranked(comparison, monkeypatch):
+    from p4dp.analytics.library import activite
+
+    monkeypatch.setattr(activite, "MIN_PATIENTS_RANKED", 1)
+    w = Warehouse(comparison[0].backend)  # fresh SQL cache: compiled with the new bound
+    # INR shares: g3 0 %, g1 50 %, g2 100 % → percent ranks 0, 50, 100; median 50 %
+    assert by_indicator(w, "arm_g1")[INR_ROW][3:6] == [50.0, 50.0, 50.0]
+    assert by_indicator(w, "med_g3")[INR_ROW][3:7] == [0.0, 50.0, 0.0, 3]
+    assert by_indicator(w, "arm_g2")[INR_ROW][3:7] == [100.0, 50.0, 100.0, 3]
+
+
+def test_gp_comparison_is_for_a_gp_only(comparison):
+    with pytest.raises(IndicatorError, match="--practitioner"):
+        rows(comparison[0], "activite_indicators_among_gps", Scope("practice", "p1"))

@@ -55,7 +55,18 @@ def wh(make_wh_mod):
             prob(6, "c", "arm_g1", D(2024, 4, 4), "", "R05"),
             prob(7, "x", "arm_g1", D(2024, 3, 3), "T90"),
         ],
+        history=[
+            hist(1, "a", D(2023, 5, 1), "tobacco"),
+            hist(2, "a", None, "alcohol"),                     # undated
+            hist(3, "c", D(2024, 1, 1), None),                # kind not given
+            hist(4, "x", D(2024, 1, 1), "tobacco"),             # objected
+        ],
     )
+
+
+def hist(i, pid, date, kind):
+    return {"history_id": f"h{i}", "patient_id": pid, "date": date, "kind": kind,
+            "label": "x", "status": "yes"}
 
 
 def rows(payload):
@@ -120,6 +131,22 @@ def test_doctors_by_sex_and_by_practice_scope(wh):
 
 def test_reasons_count_coded_or_typed_reasons(wh):
     assert rows(run_indicator(wh, get("general_reasons"))) == [(3, 2)]
+
+
+def test_history_items_counted_and_by_kind_undated_only_without_a_date_range(wh):
+    assert rows(run_indicator(wh, get("general_history"))) == [(3, 2)]
+    assert rows(run_indicator(wh, get("general_history_by_type"))) == [
+        ("alcohol", 1, 1), ("inconnu", 1, 1), ("tobacco", 1, 1)]
+    in_2024 = Filters(period=Period(D(2024, 1, 1), D(2024, 12, 31)))
+    assert rows(run_indicator(wh, get("general_history_by_type"), filters=in_2024)) == [
+        ("inconnu", 1, 1)]
+
+
+def test_top_reasons_personal_are_the_gps_own_problems_with_typed_reasons_as_no_code(wh):
+    p = run_indicator(wh, get("motifs_top_reasons_personal"), Scope("practitioner", "arm_g1"))
+    # pb1 K86 (a), pb2 typed "toux" without a code (a), pb6 R05 (c); x objected
+    assert rows(p) == [(1, "K86 - Hypertension non compliquée", 1), (2, "R05 - Toux", 1),
+                       (3, "_ - Pas de code attribué", 1)]
 
 
 def test_top_diagnoses_of_the_base_rank_by_count_then_code_with_no_code_row(wh):

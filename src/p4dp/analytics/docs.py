@@ -43,9 +43,12 @@ recorded as procedures), and `mart_frame_<frame>` for the six request-independen
 frames over the large tables (`encounters`, `problems`, `biometrics`, `lab_results`,
 `vaccinations`, `prescriptions`): each frame's rows joined with the patient context (sex, birth
 year and month, practice, region, treating GP, integer patient key; patients who objected left
-out) and the age at the event, stored in date
-order so that a date range skips whole row groups, and partitioned by the event's own
-`source_id` so that the refresh after a load reads that source's rows only. Only request-independent values are
+out), the age at the event and the first day of its ISO week and of its month, without the
+event identifiers (no indicator reads them; they were more than half of the marts' bytes),
+stored in date order so that a date range skips whole row groups, and partitioned by the
+event's own `source_id` so that the refresh after a load reads that source's rows only. A mart
+stored by an earlier version with other columns is rebuilt for every source at the next
+refresh. Only request-independent values are
 precomputed: date range, reference date, scope and filters still apply on top, and a spec test
 compares every reading indicator with and without the stored marts.
 

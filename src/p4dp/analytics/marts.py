@@ -56,12 +56,16 @@ def patient_context(table: TableGetter) -> ir.Table:
 
 class _Tables:
     """What a frame's `build` reads from a warehouse, over a table getter; `partitioned`: the
-    frame keeps its rows' `source_id` (`frames.partition`)."""
+    frame keeps its rows' `source_id` (`frames.partition`). Other marts a build reads are
+    evaluated from their definitions."""
 
     partitioned = True
 
     def __init__(self, table: TableGetter):
         self.table = table
+
+    def mart(self, name: str) -> ir.Table:
+        return MARTS[name].build(self.table)
 
 
 #: The patient's age in completed years at the event (`portable.age_at`), stored in the frame
@@ -207,6 +211,15 @@ def dtp_doses(table: TableGetter) -> ir.Table:
     return v.select("source_id", "vaccination_id", "patient_id", "date", "raw_label")
 
 
+def gp_comparison(table: TableGetter) -> ir.Table:
+    """Per GP and quality indicator compared among GPs, over the patients who declared the GP as
+    treating GP: patients concerned and those for whom it holds, as of the refresh (`as_of`)."""
+    from p4dp.analytics.library.activite import gp_comparison_counts
+    from p4dp.analytics.model import Period
+
+    return gp_comparison_counts(_Tables(table), Period())
+
+
 MARTS: dict[str, AnalyticsMart] = {m.name: m for m in (
     AnalyticsMart("mart_child_bmi", "Same-day weight + height pairs of children 6–15 with BMI and "
                   "IOTF flags at exact age (Surpoids).", child_bmi_readings),
@@ -217,6 +230,9 @@ MARTS: dict[str, AnalyticsMart] = {m.name: m for m in (
     AnalyticsMart("mart_dtp_dose", "dTP doses (Vaccination).", dtp_doses),
     AnalyticsMart("mart_dated_procedure", "Problems with a screening test or a diabetic eye "
                   "exam as procedure (Dépistage cancer, Diabète).", dated_procedures),
+    AnalyticsMart("mart_gp_comparison", "Per GP (treating GP of the patients) and quality "
+                  "indicator compared among GPs: patients concerned and those for whom it "
+                  "holds, as of the practice's last load (Activité).", gp_comparison),
     *(AnalyticsMart(f"mart_frame_{name}", f"The `{name}` frame with the patient context "
                     "(every dashboard reading it).", frame_with_context(name), ("date",))
       for name in ("encounters", "problems", "biometrics", "lab_results", "vaccinations",

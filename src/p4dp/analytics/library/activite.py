@@ -1,15 +1,24 @@
 """Activité — the GP's individual dashboard ("pilotage de l'activité", DOMAIN.md §1):
 consultations per week and month, active patients, age/sex pyramid beside the base, prescribing,
-and where the GP stands among GPs."""
+and where the GP stands among GPs: activity, and each quality indicator of the other dashboards."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
 
-from p4dp.analytics.compile import Warehouse, within_period
+from p4dp.analytics import portable as P
+from p4dp.analytics.compile import Warehouse, reference_date, within_period
 from p4dp.analytics.library import frames as F
+from p4dp.analytics.library.depistage import SCREENING
+from p4dp.analytics.library.diabete import FOLLOW_UP
+from p4dp.analytics.library.examen import INR_PATIENTS
+from p4dp.analytics.library.polymedication import SUBSTANCES
+from p4dp.analytics.library.vaccination import DTP_STATUS
 from p4dp.analytics.model import Dim, Frame, Indicator, Measure, Period
+from p4dp.privacy.disclosure import SMALL_CELL_MAX
 
 THEME = "activite"
 SOURCE = "Séminaire P4DP, « Tableau de bord individuel – le pilotage de l'activité »"
@@ -57,6 +66,89 @@ def _gp_rank(wh: Warehouse, period: Period) -> ir.Table:
 GP_RANK = Frame("gp_rank", "One row per GP with encounters in the date range: consultations, "
                 "distinct patients and their percentile among GPs (computed before any scope).",
                 _gp_rank, subject="practitioner", dated=False)
+
+@dataclass(frozen=True)
+class Comparison:
+    """One quality indicator a GP is compared on: among the rows of `frame` (where `eligible`,
+    if given), the share of patients for whom `ok` holds."""
+
+    label_fr: str
+    frame: Frame
+    ok: str
+    eligible: str | None = None
+    #: False when a lower value is better (the percentile is still the rank of the value).
+    higher_is_better: bool = True
+
+
+#: The quality indicators of the other dashboards on which a GP sees where they stand, each over
+#: the patients who declared them as treating GP (médecin traitant), as the Assurance Maladie's
+#: ROSP indicators are computed.
+COMPARISONS: tuple[Comparison, ...] = (
+    Comparison("Diabétiques : ≥ 2 HbA1c dans l'année", FOLLOW_UP, "hba1c_ok"),
+    Comparison("Diabétiques : examen ophtalmologique < 2 ans", FOLLOW_UP, "eye_ok"),
+    Comparison("Diabétiques : dépistage rénal dans l'année", FOLLOW_UP, "kidney_ok"),
+    Comparison("Diabétiques : statine dans l'année", FOLLOW_UP, "statin"),
+    Comparison("Dépistage du cancer du sein à jour", SCREENING, "breast_ok", "breast_eligible"),
+    Comparison("Dépistage du cancer colorectal à jour", SCREENING, "colon_ok", "colon_eligible"),
+    Comparison("Dépistage du cancer du col de l'utérus à jour", SCREENING, "cervix_ok",
+               "cervix_eligible"),
+    Comparison("> 25 ans : rappel dTP à jour", DTP_STATUS, "up_to_date"),
+    Comparison("≥ 75 ans : ≥ 10 substances (polymédication excessive)", SUBSTANCES, "excessive",
+               higher_is_better=False),
+    Comparison("Patients sous AVK : ≥ 30 % des INR hors 2-3", INR_PATIENTS, "out30",
+               higher_is_better=False),
+)
+#: A GP is ranked on an indicator only when at least this many of their patients are concerned
+#: (a share of fewer patients is too unstable to rank); the same bound as disclosure control's
+#: small cells.
+MIN_PATIENTS_RANKED = SMALL_CELL_MAX
+
+
+def gp_comparison_counts(wh: Warehouse, period: Period) -> ir.Table:
+    """Per GP and compared indicator: the patients concerned and those for whom it holds, at
+    the reference date (`as_of`), with the GP's patients' `source_id` (the mart's partition)."""
+    parts = []
+    for c in COMPARISONS:
+        t = c.frame.build(wh, period)
+        if c.eligible:
+            t = t.filter(t[c.eligible])
+        parts.append(t.select("patient_id", indicator=ibis.literal(c.label_fr, type="string"),
+                              ok=t[c.ok].fill_null(False).cast("int64")))
+    rows = ibis.union(*parts, distinct=False)
+    p = wh.table("patient")
+    p = p.filter(p.gp_id.notnull() & (p.opposition.fill_null(False) == False))  # noqa: E712
+    rows = rows.inner_join(p.select("patient_id", "source_id", practitioner_id=p.gp_id),
+                           "patient_id")
+    per = rows.group_by("source_id", "practitioner_id", "indicator").aggregate(
+        patients=rows.count(), numerator=rows.ok.sum())
+    return per.mutate(as_of=reference_date(period))
+
+
+def _gp_comparison(wh: Warehouse, period: Period) -> ir.Table:
+    """Per GP and compared indicator (`mart_gp_comparison`): the share, and — among the GPs
+    with at least `MIN_PATIENTS_RANKED` patients concerned — the GP's percentile, the median
+    share and the number of GPs ranked."""
+    per = wh.mart("mart_gp_comparison")
+    per = per.mutate(share=P.percent(per.numerator, per.patients))
+    ranked = per.filter(per.patients >= MIN_PATIENTS_RANKED)
+    w = ibis.window(group_by=ranked.indicator, order_by=ranked.share)
+    ranked = ranked.select("practitioner_id", "indicator",
+                           percentile=(ibis.percent_rank().over(w) * 100).round(0))
+    dist = per.filter(per.patients >= MIN_PATIENTS_RANKED)
+    dist = dist.group_by("indicator").aggregate(
+        gps_ranked=dist.count(), median_share=P.percentile(dist.share, 0.5).round(1))
+    out = per.left_join(ranked, ["practitioner_id", "indicator"]).left_join(dist, "indicator")
+    return out.select("practitioner_id", "indicator", "patients", "numerator", "share",
+                      "percentile", "median_share", "gps_ranked", "as_of")
+
+
+GP_COMPARISON = Frame(
+    "gp_comparison", "One row per GP and compared quality indicator (`COMPARISONS`) over the "
+    "patients who declared the GP as treating GP, as of each practice's last load (the mart "
+    "`mart_gp_comparison`; the date range does not apply): patients concerned, share for whom "
+    "it holds, and the GP's percentile among the GPs ranked (computed before any scope).",
+    _gp_comparison, subject="practitioner", dated=False)
+
 
 _PYRAMID_MEASURES = (Measure("patients", "Patients vus", "patients"),)
 
@@ -121,4 +213,30 @@ INDICATORS = (
                   Measure("patients_seen", "Patients vus", "sum", column="patients_seen"),
                   Measure("patients_pct", "Percentile (patients)", "max",
                           column="patients_pct"))),
+    Indicator(
+        name="activite_indicators_among_gps", theme=THEME,
+        title_fr="Mes indicateurs parmi les médecins",
+        description="The GP's value of each quality indicator of the other dashboards "
+                    "(diabetes follow-up, cancer screening, dTP booster, polymedication, INR "
+                    "control) over the patients who declared them as treating GP, beside the "
+                    "median of the GPs and the GP's percentile among them.",
+        rule="Each patient counts for their declared treating GP (`patient.gp_id`), as in the "
+             "ROSP. Share = patients for whom the indicator holds / patients concerned, with "
+             "each dashboard's own rule, at the date of the practice's last load (`as_of`; "
+             "stored at each load, so the date range does not apply). GPs with fewer than {MIN_PATIENTS_RANKED} patients concerned are not "
+             "ranked. Percentile = percent rank of the share among the GPs ranked (0 = lowest, "
+             "100 = highest; for polymedication and INR out of range, lower is better).",
+        source=SOURCE + "; Assurance Maladie, ROSP du médecin traitant (indicateurs de "
+               "qualité de la pratique clinique)",
+        frame=GP_COMPARISON, scope_policy="practitioner", by=("indicator",),
+        measures=(Measure("gps", "Médecins", "patients"),
+                  Measure("patients", "Patients concernés", "sum", column="patients"),
+                  Measure("numerator", "Patients conformes", "sum", column="numerator"),
+                  Measure("share", "Ma valeur (%)", "max", column="share", digits=1),
+                  Measure("median_share", "Médiane des médecins (%)", "max",
+                          column="median_share", digits=1),
+                  Measure("percentile", "Mon percentile", "max", column="percentile"),
+                  Measure("gps_ranked", "Médecins classés", "max", column="gps_ranked"),
+                  Measure("as_of", "Calculé au", "max", column="as_of")),
+        column_labels_fr=(("indicator", "Indicateur"),)),
 )
