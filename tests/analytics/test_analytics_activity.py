@@ -103,6 +103,13 @@ def test_pyramid_age_at_the_last_encounter_counts_each_patient_once(tmp_path):
         ["d", 9, 1, "2024-02-01", "2024-02-01"]]
 
 
+def test_top_diagnoses_of_the_gps_own_problems(wh):
+    # g1's problems: a R80 (e1), b R80 (e4); b's D73 is g2's
+    expected = [[1, "R80 - Grippe", 2]]
+    assert rows(wh, "activite_top_diagnoses", G1) == expected
+    assert rows(wh, "motifs_top_diagnoses_personal", G1) == expected
+
+
 def test_top_prescriptions(wh):
     assert rows(wh, "activite_top_prescriptions", G1) == [
         [1, "C10AA05", 2, 1], [2, "R03AC02", 1, 1], [3, "non codé", 1, 1]]

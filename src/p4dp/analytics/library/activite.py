@@ -4,7 +4,7 @@ and where the GP stands among GPs: activity, and each quality indicator of the o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import ibis
 import ibis.expr.types as ir
@@ -15,6 +15,7 @@ from p4dp.analytics.library import frames as F
 from p4dp.analytics.library.depistage import SCREENING
 from p4dp.analytics.library.diabete import FOLLOW_UP
 from p4dp.analytics.library.examen import INR_PATIENTS
+from p4dp.analytics.library.motifs import INDICATORS as MOTIFS
 from p4dp.analytics.library.polymedication import SUBSTANCES
 from p4dp.analytics.library.vaccination import DTP_STATUS
 from p4dp.analytics.model import Dim, Frame, Indicator, Measure, Period
@@ -150,6 +151,8 @@ GP_COMPARISON = Frame(
     _gp_comparison, subject="practitioner", dated=False)
 
 
+TOP_DIAGNOSES_PERSONAL = next(i for i in MOTIFS if i.name == "motifs_top_diagnoses_personal")
+
 _PYRAMID_MEASURES = (Measure("patients", "Patients vus", "patients"),)
 
 INDICATORS = (
@@ -191,6 +194,9 @@ INDICATORS = (
         source=SOURCE, frame=SEEN, by=(Dim.AGE_BAND, Dim.SEX),
         age_breaks=PYRAMID_BREAKS, age_labels=None, scope_policy="base",
         measures=_PYRAMID_MEASURES),
+    replace(TOP_DIAGNOSES_PERSONAL, name="activite_top_diagnoses", theme=THEME,
+            description="The 20 most frequent diagnoses (result codes) of the GP's own "
+                        "problems: the Motifs tab's personal top, on the GP's own dashboard."),
     Indicator(
         name="activite_top_prescriptions", theme=THEME,
         title_fr="Top 20 des substances prescrites",
