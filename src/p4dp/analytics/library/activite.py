@@ -1,6 +1,7 @@
 """Activité — the GP's individual dashboard ("pilotage de l'activité", DOMAIN.md §1):
-consultations per week and month, active patients, age/sex pyramid beside the base, prescribing,
-and where the GP stands among GPs: activity, and each quality indicator of the other dashboards."""
+consultations per week and month, active patients, age/sex pyramid beside the base, top
+diagnoses, prescribing, and where the GP stands among GPs: activity, and each quality indicator
+of the other dashboards."""
 
 from __future__ import annotations
 
@@ -68,6 +69,7 @@ GP_RANK = Frame("gp_rank", "One row per GP with encounters in the date range: co
                 "distinct patients and their percentile among GPs (computed before any scope).",
                 _gp_rank, subject="practitioner", dated=False)
 
+
 @dataclass(frozen=True)
 class Comparison:
     """One quality indicator a GP is compared on: among the rows of `frame` (where `eligible`,
@@ -77,13 +79,11 @@ class Comparison:
     frame: Frame
     ok: str
     eligible: str | None = None
-    #: False when a lower value is better (the percentile is still the rank of the value).
-    higher_is_better: bool = True
 
 
 #: The quality indicators of the other dashboards on which a GP sees where they stand, each over
 #: the patients who declared them as treating GP (médecin traitant), as the Assurance Maladie's
-#: ROSP indicators are computed.
+#: ROSP indicators are computed. For the last two, a lower share is better.
 COMPARISONS: tuple[Comparison, ...] = (
     Comparison("Diabétiques : ≥ 2 HbA1c dans l'année", FOLLOW_UP, "hba1c_ok"),
     Comparison("Diabétiques : examen ophtalmologique < 2 ans", FOLLOW_UP, "eye_ok"),
@@ -94,10 +94,9 @@ COMPARISONS: tuple[Comparison, ...] = (
     Comparison("Dépistage du cancer du col de l'utérus à jour", SCREENING, "cervix_ok",
                "cervix_eligible"),
     Comparison("> 25 ans : rappel dTP à jour", DTP_STATUS, "up_to_date"),
-    Comparison("≥ 75 ans : ≥ 10 substances (polymédication excessive)", SUBSTANCES, "excessive",
-               higher_is_better=False),
-    Comparison("Patients sous AVK : ≥ 30 % des INR hors 2-3", INR_PATIENTS, "out30",
-               higher_is_better=False),
+    Comparison("≥ 75 ans : ≥ 10 substances (polymédication excessive)", SUBSTANCES,
+               "excessive"),
+    Comparison("Patients sous AVK : ≥ 30 % des INR hors 2-3", INR_PATIENTS, "out30"),
 )
 #: A GP is ranked on an indicator only when at least this many of their patients are concerned
 #: (a share of fewer patients is too unstable to rank); the same bound as disclosure control's
@@ -133,11 +132,10 @@ def _gp_comparison(wh: Warehouse, period: Period) -> ir.Table:
     per = per.mutate(share=P.percent(per.numerator, per.patients))
     ranked = per.filter(per.patients >= MIN_PATIENTS_RANKED)
     w = ibis.window(group_by=ranked.indicator, order_by=ranked.share)
+    dist = ranked.group_by("indicator").aggregate(
+        gps_ranked=ranked.count(), median_share=P.percentile(ranked.share, 0.5).round(1))
     ranked = ranked.select("practitioner_id", "indicator",
                            percentile=(ibis.percent_rank().over(w) * 100).round(0))
-    dist = per.filter(per.patients >= MIN_PATIENTS_RANKED)
-    dist = dist.group_by("indicator").aggregate(
-        gps_ranked=dist.count(), median_share=P.percentile(dist.share, 0.5).round(1))
     out = per.left_join(ranked, ["practitioner_id", "indicator"]).left_join(dist, "indicator")
     return out.select("practitioner_id", "indicator", "patients", "numerator", "share",
                       "percentile", "median_share", "gps_ranked", "as_of")
@@ -229,8 +227,9 @@ INDICATORS = (
         rule="Each patient counts for their declared treating GP (`patient.gp_id`), as in the "
              "ROSP. Share = patients for whom the indicator holds / patients concerned, with "
              "each dashboard's own rule, at the date of the practice's last load (`as_of`; "
-             "stored at each load, so the date range does not apply). GPs with fewer than {MIN_PATIENTS_RANKED} patients concerned are not "
-             "ranked. Percentile = percent rank of the share among the GPs ranked (0 = lowest, "
+             "stored at each load, so the date range does not apply). GPs with fewer than "
+             f"{MIN_PATIENTS_RANKED} patients concerned are not ranked. Percentile = percent "
+             "rank of the share among the GPs ranked (0 = lowest, "
              "100 = highest; for polymedication and INR out of range, lower is better).",
         source=SOURCE + "; Assurance Maladie, ROSP du médecin traitant (indicateurs de "
                "qualité de la pratique clinique)",
