@@ -67,7 +67,44 @@ Distinct patients are counted, on DuckDB, as a bitmap of dense integer patient k
 given once and never renumbered; decision record `docs/decisions/0002-patient-keys-bitmap.md`):
 the same exact figure as `count(DISTINCT patient_id)`, which Spark keeps, five times faster.
 
-### Now: fourth round, `primege`
+### Now: fifth round, `primege`
+
+Measured on 2026-11-29 15:34–15:46 UTC with `python benchmarks/bench_analytics.py WAREHOUSE
+--theme <all 12> --runs 100` on the same `primege` copy with every mart refreshed by this code
+(`refresh_marts`, all sources: 21.9 s), load average 1.3–2.0, as in the fourth round below:
+
+| measure | fourth round | now |
+| --- | ---: | ---: |
+| full library, whole base, cold process, researcher, empty SQL cache | 5.5 s (52) | **4.35 s** (54) |
+| same, warm SQL cache (every start after the first) | 2.8 s (52) | **2.62 s** (54) |
+
+| dashboard (indicators) | p50 | p95 | p95 plain SQL | ratio | p95 fourth round |
+| --- | ---: | ---: | ---: | ---: | ---: |
+| `general` (16) | 119 ms | 270 ms | 676 ms | 0.40 | 504 ms (276 at load 0.9–1.4) |
+| `activite` (9) | 144 ms | 260 ms | 428 ms | 0.61 | 757 ms (403 at load 0.9–1.4) |
+| `sentinelle` (2) | 115 ms | 258 ms | 123 ms | 2.09 | 250 ms |
+| `vaccination` (5) | 134 ms | 208 ms | 357 ms | 0.58 | 194 ms |
+| `diabete` (2) | 131 ms | 144 ms | 264 ms | 0.54 | 136 ms |
+| `historique` (2) | 99 ms | 131 ms | 143 ms | 0.91 | 133 ms |
+| `examen` (5) | 71 ms | 125 ms | 228 ms | 0.55 | 121 ms |
+| `depistage` (3) | 70 ms | 107 ms | 173 ms | 0.62 | 101 ms |
+| `motifs` (4) | 23 ms | 94 ms | 92 ms | 1.02 | 97 ms |
+| `dependance` (1) | 74 ms | 92 ms | 100 ms | 0.92 | 99 ms |
+| `surpoids` (3) | 40 ms | 72 ms | 140 ms | 0.51 | 67 ms |
+| `polymedication` (2) | 57 ms | 70 ms | 119 ms | 0.58 | 65 ms |
+
+Every dashboard is under the 300 ms p95 target. What changed: (1) the patients seen are one row
+per patient (`Frame.gp_scoped`: under a GP's scope the frame aggregates that GP's own
+encounters) instead of one per patient and practitioner — half the rows, and the pyramids count
+each patient once, at their last encounter; (2) the frame marts store the first day of the
+event's ISO week and month (the weekly and monthly series group on a stored date) and no longer
+the event identifiers; (3) `activite` gained the GP's top diagnoses and
+`activite_indicators_among_gps`, which reads `mart_gp_comparison` (per GP and indicator,
+refreshed at each load) and ranks the GPs at query time over a few thousand rows. `activite`'s
+"queries only" p95 (522 ms) includes the whole-base line list of active patients, which a
+researcher is refused before any query runs.
+
+### Fourth round, `primege`
 
 Measured on 2026-11-29 13:15–13:30 UTC with `python benchmarks/bench_analytics.py WAREHOUSE
 --theme <all 12> --runs 100` on the `primege` copy (180,000 patients, 3.47M encounters, 5.22M

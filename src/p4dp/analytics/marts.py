@@ -79,10 +79,10 @@ EVENT_PERIODS = {"week": "event_week", "month": "event_month"}
 
 def frame_with_context(frame_name: str) -> Callable[[TableGetter], ir.Table]:
     """The mart of a request-independent event frame: its rows joined with the patient context,
-    the age at the event and its week and month, exactly what `prepare` computes at query time — stored, the
-    per-request join and age over millions of rows disappear. The partition is the event's own
-    `source_id` (not the patient's, one join less): a per-source refresh scans that source's
-    row groups only."""
+    the age at the event and its week and month, exactly what `prepare` computes at query time —
+    stored, the per-request join and age over millions of rows disappear. The partition is the
+    event's own `source_id` (not the patient's, one join less): a per-source refresh scans that
+    source's row groups only."""
 
     def build(table: TableGetter) -> ir.Table:
         from p4dp.analytics.library import frames as F
