@@ -12,7 +12,7 @@ from analytics_tables import PRACTICES, PRACTITIONERS, build_warehouse, patient
 
 from p4dp.analytics.compile import IndicatorError, Warehouse, run_indicator
 from p4dp.analytics.library import get
-from p4dp.analytics.model import Scope
+from p4dp.analytics.model import Filters, Period, Scope
 from p4dp.warehouse.marts import refresh_marts
 
 D = dt.date
@@ -120,6 +120,10 @@ def test_rank_among_gps(wh):
     assert rows(wh, "activite_rank_among_gps", G1) == [[1, 4, 100.0, 2, 100.0]]
     assert rows(wh, "activite_rank_among_gps", Scope("practitioner", "med_g3")) == [
         [1, 2, 50.0, 1, 0.0]]
+    # in January 2024: g1 3 consultations (a twice, b), g3 1 (c), g2 none
+    january = Filters(period=Period(D(2024, 1, 1), D(2024, 1, 31)))
+    p = run_indicator(wh, get("activite_rank_among_gps"), G1, january)
+    assert p["rows"] == [[1, 3, 100.0, 2, 100.0]] and p["ignored_filters"] == []
 
 
 def test_sentinel_report_personal_beside_network(wh):

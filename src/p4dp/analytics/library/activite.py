@@ -62,12 +62,14 @@ def _gp_rank(wh: Warehouse, period: Period) -> ir.Table:
     t = gps.inner_join(per, "practitioner_id")
     return t.mutate(
         consultations_pct=(ibis.percent_rank().over(order_by=t.consultations) * 100).round(0),
-        patients_pct=(ibis.percent_rank().over(order_by=t.patients_seen) * 100).round(0))
+        patients_pct=(ibis.percent_rank().over(order_by=t.patients_seen) * 100).round(0),
+        date=reference_date(period))
 
 
 GP_RANK = Frame("gp_rank", "One row per GP with encounters in the date range: consultations, "
-                "distinct patients and their percentile among GPs (computed before any scope).",
-                _gp_rank, subject="practitioner", dated=False)
+                "distinct patients and their percentile among GPs (computed before any scope), "
+                "dated by the end of the range (else today).", _gp_rank,
+                subject="practitioner")
 
 
 @dataclass(frozen=True)
