@@ -288,8 +288,7 @@ def test_patient_keys_are_given_once_and_never_renumbered(tmp_path):
     con.close()
 
 
-@pytest.mark.parametrize("theme", ["general", "activite", "depistage", "vaccination", "diabete",
-                                   "sentinelle"])
+@pytest.mark.parametrize("theme", ["general", "activite", "depistage", "vaccination", "diabete"])
 def test_distinct_patients_as_a_bitmap_of_keys_equal_count_distinct(pair, theme):
     from p4dp.analytics.compile import run_indicators
     from p4dp.analytics.library import by_theme
@@ -312,3 +311,19 @@ def test_distinct_patients_as_a_bitmap_of_keys_equal_count_distinct(pair, theme)
             return any("bitstring_agg" in str(e.get("sql")).lower() for e in w.sql_cache.values())
 
         assert bitmaps(wh) and not bitmaps(hashed)
+
+
+def test_many_small_groups_count_distinct_patients_without_bitmaps(pair):
+    """A bitmap per group pays for a few large groups only: the weekly series per syndrome
+    (`MAX_BITMAP_GROUPS`) counts with count(DISTINCT), the weekly series alone with bitmaps."""
+    from p4dp.analytics.compile import run_indicators
+    from p4dp.analytics.library import get
+
+    for stored in pair:
+        for name, bitmap in (("sentinelle_weekly_network", False),
+                             ("activite_consultations_per_week", True)):
+            wh = Warehouse(stored.backend)
+            run_indicators(wh, [get(name)])
+            (entry,) = wh.sql_cache.values()
+            assert ("bitstring_agg" in entry["sql"].lower()) is bitmap, name
+            assert ("count(distinct" in entry["sql"].lower()) is not bitmap, name

@@ -39,9 +39,11 @@ slower): `mart_child_bmi` (same-day weight + height pairs of children 6–15, BM
 `mart_inr` (INR results with band, out-of-range flag and the patient's previous INR),
 `mart_patient_code` (first date of each diabetes / dependence code per patient and origin),
 `mart_dtp_dose` (dTP doses), `mart_dated_procedure` (screening tests and diabetic eye exams
-recorded as procedures), and `mart_frame_<frame>` for the six request-independent event
-frames over the large tables (`encounters`, `problems`, `biometrics`, `lab_results`,
-`vaccinations`, `prescriptions`): each frame's rows joined with the patient context (sex, birth
+recorded as procedures), `mart_gp_comparison` (per treating GP and compared quality
+indicator, patients concerned and those for whom it holds, as of the load), and
+`mart_frame_<frame>` for the seven request-independent event frames over the large tables
+(`encounters`, `problems`, `biometrics`, `lab_results`, `vaccinations`, `prescriptions`,
+`sentinel_cases`): each frame's rows joined with the patient context (sex, birth
 year and month, practice, region, treating GP, integer patient key; patients who objected left
 out), the age at the event and the first day of its ISO week and of its month, without the
 event identifiers (no indicator reads them; they were more than half of the marts' bytes),

@@ -87,10 +87,11 @@ def frame_with_context(frame_name: str) -> Callable[[TableGetter], ir.Table]:
     def build(table: TableGetter) -> ir.Table:
         from p4dp.analytics.library import frames as F
         from p4dp.analytics.library.activite import PRESCRIPTIONS
+        from p4dp.analytics.library.sentinelle import CASES
         from p4dp.analytics.model import Period
 
         frame = {f.name: f for f in (F.ENCOUNTERS, F.PROBLEMS, F.BIOMETRICS, F.LABS,
-                                     F.VACCINATIONS, PRESCRIPTIONS)}[frame_name]
+                                     F.VACCINATIONS, PRESCRIPTIONS, CASES)}[frame_name]
         t = frame.build(_Tables(table), Period())
         t = t.inner_join(patient_context(table), "patient_id")
         return t.mutate(**{EVENT_AGE: P.age_at(t.birth_year, t.birth_month, t.date),
@@ -236,5 +237,5 @@ MARTS: dict[str, AnalyticsMart] = {m.name: m for m in (
     *(AnalyticsMart(f"mart_frame_{name}", f"The `{name}` frame with the patient context "
                     "(every dashboard reading it).", frame_with_context(name), ("date",))
       for name in ("encounters", "problems", "biometrics", "lab_results", "vaccinations",
-                   "prescriptions")),
+                   "prescriptions", "sentinel_cases")),
 )}

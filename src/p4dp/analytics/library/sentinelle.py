@@ -7,6 +7,7 @@ import ibis
 import ibis.expr.types as ir
 
 from p4dp.analytics.compile import Warehouse
+from p4dp.analytics.library import frames as F
 from p4dp.analytics.model import Dim, Frame, Indicator, Measure, Period
 
 THEME = "sentinelle"
@@ -28,11 +29,11 @@ def _cases(wh: Warehouse, period: Period) -> ir.Table:
     branches = [(p.result_code.isin(codes), name) for name, codes in SENTINEL_SYNDROMES.items()]
     p = p.mutate(syndrome=ibis.cases(*branches, else_=ibis.null("string")))
     p = p.filter(p.syndrome.notnull())
-    return p.select("problem_id", "patient_id", "practitioner_id", "date", "syndrome")
+    return p.select(*F.partition(wh), "patient_id", "practitioner_id", "date", "syndrome")
 
 
 CASES = Frame("sentinel_cases", "Problems whose result code is a sentinel syndrome, one row each "
-              "(a case).", _cases)
+              "(a case).", _cases, mart="mart_frame_sentinel_cases")
 
 
 def _weekly(name: str, base: bool) -> Indicator:
