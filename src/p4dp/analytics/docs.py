@@ -71,40 +71,46 @@ the same exact figure as `count(DISTINCT patient_id)`, which Spark keeps, five t
 
 ### Now: fifth round, `primege`
 
-Measured on 2026-11-29 15:34–15:46 UTC with `python benchmarks/bench_analytics.py WAREHOUSE
+Measured on 2026-11-29 16:19–16:31 UTC with `python benchmarks/bench_analytics.py WAREHOUSE
 --theme <all 12> --runs 100` on the same `primege` copy with every mart refreshed by this code
-(`refresh_marts`, all sources: 21.9 s), load average 1.3–2.0, as in the fourth round below:
+(`refresh_marts`, all sources: 21 s), load average 0.4–1.5, as in the fourth round below:
 
 | measure | fourth round | now |
 | --- | ---: | ---: |
-| full library, whole base, cold process, researcher, empty SQL cache | 5.5 s (52) | **4.35 s** (54) |
-| same, warm SQL cache (every start after the first) | 2.8 s (52) | **2.62 s** (54) |
+| full library, whole base, cold process, researcher, empty SQL cache | 5.5 s (52) | **4.43 s** (54) |
+| same, warm SQL cache (every start after the first) | 2.8 s (52) | **2.49 s** (54) |
 
 | dashboard (indicators) | p50 | p95 | p95 plain SQL | ratio | p95 fourth round |
 | --- | ---: | ---: | ---: | ---: | ---: |
-| `general` (16) | 119 ms | 270 ms | 676 ms | 0.40 | 504 ms (276 at load 0.9–1.4) |
-| `activite` (9) | 144 ms | 260 ms | 428 ms | 0.61 | 757 ms (403 at load 0.9–1.4) |
-| `sentinelle` (2) | 115 ms | 258 ms | 123 ms | 2.09 | 250 ms |
-| `vaccination` (5) | 134 ms | 208 ms | 357 ms | 0.58 | 194 ms |
-| `diabete` (2) | 131 ms | 144 ms | 264 ms | 0.54 | 136 ms |
-| `historique` (2) | 99 ms | 131 ms | 143 ms | 0.91 | 133 ms |
-| `examen` (5) | 71 ms | 125 ms | 228 ms | 0.55 | 121 ms |
-| `depistage` (3) | 70 ms | 107 ms | 173 ms | 0.62 | 101 ms |
-| `motifs` (4) | 23 ms | 94 ms | 92 ms | 1.02 | 97 ms |
-| `dependance` (1) | 74 ms | 92 ms | 100 ms | 0.92 | 99 ms |
-| `surpoids` (3) | 40 ms | 72 ms | 140 ms | 0.51 | 67 ms |
-| `polymedication` (2) | 57 ms | 70 ms | 119 ms | 0.58 | 65 ms |
+| `activite` (9) | 152 ms | 288 ms | 499 ms | 0.58 | 757 ms (403 at load 0.9–1.4) |
+| `general` (16) | 111 ms | 260 ms | 596 ms | 0.44 | 504 ms (276 at load 0.9–1.4) |
+| `vaccination` (5) | 127 ms | 198 ms | 333 ms | 0.59 | 194 ms |
+| `diabete` (2) | 126 ms | 139 ms | 252 ms | 0.55 | 136 ms |
+| `motifs` (4) | 22 ms | 125 ms | 123 ms | 1.02 | 97 ms |
+| `historique` (2) | 91 ms | 123 ms | 137 ms | 0.90 | 133 ms |
+| `examen` (5) | 69 ms | 119 ms | 245 ms | 0.49 | 121 ms |
+| `sentinelle` (2) | 22 ms | 117 ms | 18 ms | 6.56 | 250 ms |
+| `depistage` (3) | 63 ms | 98 ms | 157 ms | 0.62 | 101 ms |
+| `dependance` (1) | 74 ms | 95 ms | 99 ms | 0.96 | 99 ms |
+| `surpoids` (3) | 40 ms | 71 ms | 130 ms | 0.55 | 67 ms |
+| `polymedication` (2) | 50 ms | 59 ms | 107 ms | 0.56 | 65 ms |
 
-Every dashboard is under the 300 ms p95 target. What changed: (1) the patients seen are one row
-per patient (`Frame.gp_scoped`: under a GP's scope the frame aggregates that GP's own
-encounters) instead of one per patient and practitioner — half the rows, and the pyramids count
-each patient once, at their last encounter; (2) the frame marts store the first day of the
-event's ISO week and month (the weekly and monthly series group on a stored date) and no longer
-the event identifiers; (3) `activite` gained the GP's top diagnoses and
-`activite_indicators_among_gps`, which reads `mart_gp_comparison` (per GP and indicator,
-refreshed at each load) and ranks the GPs at query time over a few thousand rows. `activite`'s
-"queries only" p95 (522 ms) includes the whole-base line list of active patients, which a
-researcher is refused before any query runs.
+Every dashboard is under the 300 ms p95 target (an earlier run the same afternoon, before the
+sentinel changes, gave `activite` 260 ms and `general` 270 ms at load 1.3–2.0). What changed:
+(1) the patients seen are one row per patient (`Frame.gp_scoped`: under a GP's scope the frame
+aggregates that GP's own encounters) instead of one per patient and practitioner — half the
+rows, and the pyramids count each patient once, at their last encounter (`activite` 403 →
+263 ms); (2) the frame marts store the first day of the event's ISO week and month (weekly and
+monthly series group on a stored date) and no longer the event identifiers (251 ms); (3)
+`activite` gained the GP's top diagnoses and `activite_indicators_among_gps`, which reads
+`mart_gp_comparison` (per GP and indicator, refreshed at each load) and ranks the GPs at query
+time over a few thousand rows; (4) the sentinel cases are a frame mart, and groupings expected
+to make more than `MAX_BITMAP_GROUPS` groups (the weekly cases per syndrome: 5,600 groups of
+≈ 45 cases) count distinct patients with `count(DISTINCT)` rather than one bitmap per group
+(decision 0002, amended): `sentinelle` p95 258 → 89–117 ms. Its ratio to plain SQL is now
+high because the plain query takes 18 ms: the rest is building and protecting ≈ 5,600 weekly
+cells. `activite`'s "queries only" p95 includes the whole-base line list of active patients,
+which a researcher is refused before any query runs.
 
 ### Fourth round, `primege`
 
