@@ -682,7 +682,7 @@ def _grouped_entry(wh: Warehouse, inds: list[Indicator], scope: Scope, filters: 
     s, sf = _sentinel_request(scope, filters)
     t = prepare(wh, inds[0], s, sf)
     subject_col = "practitioner_id" if inds[0].frame.subject == "practitioner" else "patient_id"
-    keyed = _keyed(t, subject_col, wh.key_range)
+    keyed = _keyed(t, subject_col, wh.key_range) and all(_few_groups(i) for i in inds)
     distinct = ("keys", "patient_key") if keyed else ("distinct", subject_col)
     dims = {b: _dimension(t, ind, b) for ind in inds for b in ind.by}
     aggregates: dict[tuple, str] = {}

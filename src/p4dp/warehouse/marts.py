@@ -138,17 +138,26 @@ def refresh_marts(con: duckdb.DuckDBPyConnection, source_ids: Iterable[str] | No
 def _refresh(con: duckdb.DuckDBPyConnection, marts: list[tuple[str, str]],
              ids: list[str] | None) -> None:
     for name, select in marts:
-        stored = [r[0] for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-            "ORDER BY ordinal_position", [name]).fetchall()]
-        # a mart stored by an earlier version (other columns) is rebuilt for every source: an
-        # INSERT by position would fail, or put values in the wrong columns
-        wanted = [d[0] for d in con.execute(
-            f"SELECT * FROM ({select.format(where='IS NULL')}) LIMIT 0").description]
-        if stored != wanted or ids is None:
+        stored = [] if ids is None else _stored_columns(con, name)
+        # a mart missing, or stored by an earlier version (other columns), is built for every
+        # source: an INSERT by position would fail, or put values in the wrong columns
+        if not stored or stored != _columns(con, select):
             con.execute(f"CREATE OR REPLACE TABLE {name} AS "
                         + select.format(where="IS NOT NULL"))
             continue
         placeholders = ", ".join("?" for _ in ids)
         con.execute(f"DELETE FROM {name} WHERE source_id IN ({placeholders})", ids)
         con.execute(f"INSERT INTO {name} " + select.format(where=f"IN ({placeholders})"), ids)
+
+
+def _stored_columns(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
+    """The columns of a stored table, in order ([] when there is none)."""
+    return [r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+        "ORDER BY ordinal_position", [name]).fetchall()]
+
+
+def _columns(con: duckdb.DuckDBPyConnection, select: str) -> list[str]:
+    """The columns a mart's SELECT gives (planned, not run)."""
+    return [d[0] for d in con.execute(
+        f"SELECT * FROM ({select.format(where='IS NULL')}) LIMIT 0").description]

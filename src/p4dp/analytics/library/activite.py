@@ -51,6 +51,11 @@ PRESCRIPTIONS = Frame("prescriptions", "Prescription lines (table `prescription`
                       _prescriptions, mart="mart_frame_prescriptions")
 
 
+def _percentile(window: ibis.expr.builders.LegacyWindowBuilder) -> ir.FloatingValue:
+    """Percent rank × 100 over the window, rounded (0 = lowest, 100 = highest)."""
+    return (ibis.percent_rank().over(window) * 100).round(0)
+
+
 def _gp_rank(wh: Warehouse, period: Period) -> ir.Table:
     """Every GP's consultations and patients in the date range, with their percentile among all
     GPs of the network (percent rank × 100: 0 = fewest, 100 = most)."""
@@ -61,8 +66,8 @@ def _gp_rank(wh: Warehouse, period: Period) -> ir.Table:
     gps = gps.filter(gps.role == "gp").select("practitioner_id")
     t = gps.inner_join(per, "practitioner_id")
     return t.mutate(
-        consultations_pct=(ibis.percent_rank().over(order_by=t.consultations) * 100).round(0),
-        patients_pct=(ibis.percent_rank().over(order_by=t.patients_seen) * 100).round(0),
+        consultations_pct=_percentile(ibis.window(order_by=t.consultations)),
+        patients_pct=_percentile(ibis.window(order_by=t.patients_seen)),
         date=reference_date(period))
 
 
@@ -137,7 +142,7 @@ def _gp_comparison(wh: Warehouse, period: Period) -> ir.Table:
     dist = ranked.group_by("indicator").aggregate(
         gps_ranked=ranked.count(), median_share=P.percentile(ranked.share, 0.5).round(1))
     ranked = ranked.select("practitioner_id", "indicator",
-                           percentile=(ibis.percent_rank().over(w) * 100).round(0))
+                           percentile=_percentile(w))
     out = per.left_join(ranked, ["practitioner_id", "indicator"]).left_join(dist, "indicator")
     return out.select("practitioner_id", "indicator", "patients", "numerator", "share",
                       "percentile", "median_share", "gps_ranked", "as_of")
